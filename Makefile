@@ -1,0 +1,51 @@
+# The GAN Workbook. Two commands a learner needs:
+#   make lab    set everything up and open lesson 1 in JupyterLab
+#   make test   set everything up and run every test (what CI runs)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The PyTorch pair CI installs. Override for your machine, e.g.
+#   make lab TORCH="torch torchvision"
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+JOBS   ?= 2
+STAMP  := $(VENV)/.installed
+
+NOTEBOOK_DIRS := notebooks solutions exercises
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: install lab test unit notebooks sync exercises execute bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install $(TORCH)
+	$(BIN)/python -m pip install -e ".[lab,test]"
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/01_minimax_theory.ipynb
+
+# Every test: unit tests, notebook pairing, generated exercises, and every
+# notebook of the three folders run top to bottom in quick mode.
+test: $(STAMP)
+	COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
+	    $(NBVAL) tests $(NOTEBOOK_DIRS)
+
+unit: $(STAMP)
+	COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests
+
+notebooks: $(STAMP)
+	COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
+	    $(NBVAL) $(NOTEBOOK_DIRS)
+
+# Rewrite each .ipynb from its paired .py (the .py is the reviewed source),
+# then regenerate exercises/ from solutions/.
+sync: $(STAMP)
+	$(BIN)/python -m coursekit.release --sync
+
+exercises: sync
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,13 @@
+"""coursekit: the companion package of the GAN Workbook.
+
+Modules (import the one you need):
+    runtime   device choice, seeds, quick mode, run header
+    data      Gaussian mixtures, MNIST (online or offline), procedural shapes
+    losses    GAN losses and penalties, as small pure functions on logits
+    models    generators, discriminators and critics
+    train     one small trainer for every lesson
+    metrics   IS, FID, KID, precision/recall, mode coverage
+    check     instant feedback for exercises; grade: the autograder
+"""
+
+__version__ = "0.1.0"

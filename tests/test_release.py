@@ -1,0 +1,26 @@
+"""exercises/ is generated from solutions/, and every notebook is paired with its .py."""
+import pytest
+
+from coursekit import release
+
+
+def test_solution_blocks_become_stubs_at_their_indentation():
+    src = "def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n\nprint(f)"
+    assert release.strip_solutions(src) == (
+        "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(f)")
+
+
+@pytest.mark.parametrize("bad", ["### BEGIN SOLUTION\nx", "### END SOLUTION", "### BEGIN SOLUTION\n### BEGIN SOLUTION"])
+def test_unbalanced_markers_are_errors(bad):
+    with pytest.raises(ValueError):
+        release.strip_solutions(bad)
+
+
+def test_no_drift_between_solutions_exercises_and_pairs():
+    assert release.drift() == []
+
+
+def test_every_lesson_exists_in_every_folder():
+    names = {p.stem for p in (release.ROOT / "notebooks").glob("*.py")}
+    for folder in ("solutions", "exercises"):
+        assert {p.stem for p in (release.ROOT / folder).glob("*.py")} <= names

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from coursekit import runtime
+
+
+def test_quick_and_offline_flags(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_QUICK", "1")
+    assert runtime.is_quick() and runtime.quick_or_full("q", "f") == "q"
+    monkeypatch.setenv("COURSEKIT_QUICK", "0")
+    assert not runtime.is_quick() and runtime.quick_or_full("q", "f") == "f"
+    monkeypatch.setenv("COURSEKIT_OFFLINE", "yes")
+    assert runtime.is_offline()
+
+
+def test_device_override_and_default(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_DEVICE", "cpu")
+    assert runtime.get_device("cuda") == torch.device("cpu")  # the environment wins
+    monkeypatch.delenv("COURSEKIT_DEVICE")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available() and runtime._mps_available():
+        expected = "mps"
+    assert runtime.get_device().type == expected
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_missing_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        runtime.get_device()
+
+
+def test_seed_everything_repeats_streams():
+    runtime.seed_everything(123)
+    a = torch.randn(5)
+    runtime.seed_everything(123)
+    assert torch.equal(a, torch.randn(5))
+    with pytest.raises(ValueError):
+        runtime.seed_everything(-1)
+
+
+def test_header_names_mode_device_and_seed(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_QUICK", "1")
+    line = runtime.header(seed=7, device=torch.device("cpu"))
+    assert "mode=quick" in line and "device=cpu" in line and "seed=7" in line and torch.__version__ in line
