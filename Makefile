@@ -43,9 +43,18 @@ notebooks: $(STAMP)
 # Rewrite each .ipynb from its paired .py (the .py is the reviewed source),
 # then regenerate exercises/ from solutions/.
 sync: $(STAMP)
-	$(BIN)/python -m coursekit.release --sync
+	$(BIN)/python -m coursekit.release --sync --check $(if $(ONLY),--only $(ONLY))
 
 exercises: sync
+
+# Run every lesson in full mode in a fresh kernel, save the executed
+# notebooks (real outputs for readers) and write docs/timings.md.
+execute: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py --quick-too
+
+# Benchmarks: each prints ratios measured side by side in one run.
+bench: $(STAMP)
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -82,13 +82,16 @@ def write_ipynb_from_py(py: Path) -> None:
     nbformat.write(nb, ipynb)
 
 
-def sync(root: Path = ROOT) -> None:
-    """Regenerate ``exercises/`` from ``solutions/`` and write every ``.ipynb`` from its ``.py``."""
+def sync(root: Path = ROOT, only: str = "") -> None:
+    """Regenerate ``exercises/`` from ``solutions/`` and write each ``.ipynb`` from its ``.py``.
+
+    ``only`` restricts both to notebooks whose name starts with it (e.g. ``"01"``).
+    """
     (root / "exercises").mkdir(exist_ok=True)
-    for solution in sorted((root / "solutions").glob("*.py")):
+    for solution in sorted((root / "solutions").glob(f"{only}*.py")):
         (root / "exercises" / solution.name).write_text(exercise_text(solution))
     for folder in FOLDERS:
-        for py in sorted((root / folder).glob("*.py")):
+        for py in sorted((root / folder).glob(f"{only}*.py")):
             write_ipynb_from_py(py)
             print(f"wrote {py.with_suffix('.ipynb').relative_to(root)}")
 
@@ -119,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sync", action="store_true", help="regenerate exercises/ and every .ipynb")
     parser.add_argument("--check", action="store_true", help="report drift, exit 1 if any")
+    parser.add_argument("--only", default="", help="only notebooks whose name starts with this, e.g. 01")
     args = parser.parse_args(argv)
     if args.sync:
-        sync()
+        sync(only=args.only)
     problems = drift()
     for problem in problems:
         print(f"drift: {problem}", file=sys.stderr)
