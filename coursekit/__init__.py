@@ -6,7 +6,11 @@ Modules (import the one you need):
     losses    GAN losses and penalties, as small pure functions on logits
     models    generators, discriminators and critics
     train     one small trainer for every lesson
-    metrics   IS, FID, KID, precision/recall, mode coverage
+    metrics   IS, FID, KID, precision/recall, mode coverage (stats: streaming mean/covariance)
+    features  the shipped MNIST classifier and the Inception-v3 path, as feature extractors
+    theory    1-D densities, JSD, Wasserstein-1, D* and C(G) by quadrature (lesson 1)
+    plots     figures as pure functions on matplotlib Figures
+    widgets   ipywidgets for the lessons (sliders, dashboard, explorers)
     check     instant feedback for exercises; grade: the autograder
 """
 
