@@ -244,7 +244,8 @@ print(f"In this run JSD is within 1e-3 of log 2 from theta = {saturated.min():g}
 from coursekit.widgets import jsd_w1_explorer
 
 jsd_w1_explorer(sigma=0.5, max_shift=8.0)
-#
+
+# %% [markdown]
 # ## 5. Two generator losses and their gradients
 #
 # In Eq. 1, $G$ minimises $\log(1 - D(G(z)))$: the **saturating** loss

@@ -24,3 +24,14 @@ def test_every_lesson_exists_in_every_folder():
     names = {p.stem for p in (release.ROOT / "notebooks").glob("*.py")}
     for folder in ("solutions", "exercises"):
         assert {p.stem for p in (release.ROOT / folder).glob("*.py")} <= names
+
+
+def test_no_markdown_heading_swallowed_by_a_code_cell():
+    """A missing `# %% [markdown]` turns a section's text into comments at the end of a code cell."""
+    import re
+
+    for folder in release.FOLDERS:
+        for py in (release.ROOT / folder).glob("*.py"):
+            for kind, source in release.cell_sources(py):
+                if kind == "code":
+                    assert not re.search(r"^# #{1,4} ", source, re.M), f"{py.name}: a heading inside a code cell"
