@@ -191,8 +191,8 @@ class _Base:
             z.append(torch.randn(c.batch_size, c.nz, generator=r))
             if gp:  # drawn exactly as losses.gradient_penalty draws it
                 eps.append(torch.rand(c.batch_size, 1, generator=r))
-        stack = lambda xs: torch.stack(xs).to(self.device)  # noqa: E731
-        return stack(real), stack(z), (stack(eps) if gp else None)
+        real_k, z_k = torch.stack(real).to(self.device), torch.stack(z).to(self.device)  # [K, B, 2], [K, B, nz]
+        return real_k, z_k, (torch.stack(eps).to(self.device) if gp else None)           # eps: [K, B, 1]
 
     def _draw_g(self) -> Tensor:
         return self._stack(lambda r: torch.randn(self.config.batch_size, self.config.nz, generator=r))
@@ -217,6 +217,12 @@ class _Base:
         start = time.perf_counter()
         for i in tqdm(range(steps), disable=not progress, desc=type(self).__name__):
             d_loss, g_loss = self.step()
+            if not (torch.isfinite(d_loss).all() and torch.isfinite(g_loss).all()):
+                bad = [k for k in range(c.num_models) if not (d_loss[k].isfinite() and g_loss[k].isfinite())]
+                raise FloatingPointError(
+                    f"non-finite loss at step {self.step_count} for model(s) {bad} (seeds "
+                    f"{[c.seed + k for k in bad]}): d_loss={d_loss.tolist()}, g_loss={g_loss.tolist()}. "
+                    "Lower lr_d / lr_g, or use loss='wgan-gp' with gp_weight=10.")
             d_hist.append(d_loss)
             g_hist.append(g_loss)
             if c.snapshot_every and self.step_count % c.snapshot_every == 0 and i < steps - 1:

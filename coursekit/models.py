@@ -80,8 +80,10 @@ def layer_shapes(module: nn.Module, x: Tensor) -> list[tuple[str, tuple[int, ...
     """Run ``module(x)`` once and list ``(layer name, output shape)`` of every leaf layer, in call order.
 
     A shape calculator for the DCGAN lesson: ``layer_shapes(DCGANDiscriminator(), torch.zeros(2, 1, 28, 28))``.
+    Runs in eval mode (no BatchNorm statistics or power iterations are updated), then restores the modes.
     """
     shapes: list[tuple[str, tuple[int, ...]]] = []
+    modes = [(m, m.training) for m in module.modules()]
     handles = []
     for name, sub in module.named_modules():
         children = [n for n, _ in sub.named_children() if n != "parametrizations"]
@@ -89,11 +91,14 @@ def layer_shapes(module: nn.Module, x: Tensor) -> list[tuple[str, tuple[int, ...
             handles.append(sub.register_forward_hook(
                 lambda m, inp, out, name=name: shapes.append((name, tuple(out.shape)))))
     try:
+        module.eval()
         with torch.no_grad():
             module(x)
     finally:
         for h in handles:
             h.remove()
+        for m, mode in modes:
+            m.train(mode)
     return shapes
 
 
@@ -397,3 +402,7 @@ class SNDiscriminator(_ConvDiscriminator):
                  minibatch_std: bool = False, group_size: int | None = None):
         super().__init__(image_shape, ndf, "none", minibatch_std, group_size)
         apply_spectral_norm(dcgan_init(self))  # init first, then SN (its σ̂ is estimated on the init)
+
+
+# StyleGAN (Karras et al. 2019) lives in its own module; re-exported here for the contract's import path.
+from coursekit.stylegan import StyleDiscriminator, StyleGenerator  # noqa: E402,F401
