@@ -10,7 +10,6 @@ TORCH  ?= torch==2.14.1 torchvision==0.29.1
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-NOTEBOOK_DIRS := notebooks solutions exercises
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 .PHONY: install lab test unit notebooks sync exercises execute bench clean
@@ -28,18 +27,20 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/01_minimax_theory.ipynb
 
-# Every test: unit tests, notebook pairing, generated exercises, and every
-# notebook of the three folders run top to bottom in quick mode.
+# Every test: unit tests, notebook pairing, generated exercises, every lesson
+# under nbval in quick mode, and (tests/test_exercises.py) every solution and
+# untouched exercise notebook run in a fresh kernel with their checks asserted.
+# Two workers on two cores: one torch thread each.
 test: $(STAMP)
 	OMP_NUM_THREADS=1 COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
-	    $(NBVAL) tests $(NOTEBOOK_DIRS)
+	    $(NBVAL) tests notebooks
 
 unit: $(STAMP)
 	OMP_NUM_THREADS=1 COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests
 
 notebooks: $(STAMP)
 	OMP_NUM_THREADS=1 COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
-	    $(NBVAL) $(NOTEBOOK_DIRS)
+	    $(NBVAL) notebooks
 
 # Rewrite each .ipynb from its paired .py (the .py is the reviewed source),
 # then regenerate exercises/ from solutions/.
