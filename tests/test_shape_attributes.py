@@ -1,0 +1,86 @@
+"""The analytic attribute measure of lesson 7, verified on real make_shapes images with known attributes."""
+import pytest
+import torch
+
+from coursekit import shape_attributes as sa
+from coursekit.data import make_shapes
+from coursekit.shapes import render_shapes
+from coursekit.stylegan import WEIGHTS, StyleGenerator, load_stylegan
+
+
+def test_accuracy_per_attribute_on_real_images():
+    images, attrs = make_shapes(2000, seed=2024)
+    acc = sa.attribute_accuracy(images, attrs)
+    print("accuracy per attribute on 2000 real images:", {k: round(v, 4) for k, v in acc.items()})
+    for name in ("shape", "x", "y", "size", "colour", "texture", "valid"):
+        assert acc[name] >= 0.995, (name, acc[name])
+    assert acc["x_mae"] < 0.01 and acc["y_mae"] < 0.01 and acc["size_mae"] < 0.01
+
+
+def test_accuracy_survives_mild_pixel_noise():
+    images, attrs = make_shapes(1000, seed=5)
+    noisy = (images + 0.1 * torch.randn(images.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+    acc = sa.attribute_accuracy(noisy, attrs)
+    print("accuracy with noise std 0.1:", {k: round(v, 4) for k, v in acc.items()})
+    assert min(acc[k] for k in ("shape", "x", "y", "size", "colour", "texture")) >= 0.95
+
+
+def _one(**kw):
+    attrs = {"shape": 0, "x": 0.5, "y": 0.5, "size": 0.2, "colour": 0, "texture": 0} | kw
+    return {k: torch.tensor([v]) for k, v in attrs.items()}
+
+
+@pytest.mark.parametrize("shape", [0, 1, 2])
+@pytest.mark.parametrize("colour", [0, 3, 5])
+@pytest.mark.parametrize("texture", [0, 1, 2])
+def test_single_images_by_hand(shape, colour, texture):
+    attrs = _one(shape=shape, colour=colour, texture=texture, x=0.4, y=0.6, size=0.22)
+    m = sa.measure_shapes(render_shapes(attrs))
+    assert m["valid"].item()
+    assert (m["shape"].item(), m["colour"].item(), m["texture"].item()) == (shape, colour, texture)
+    assert abs(m["x"].item() - 0.4) < 0.02 and abs(m["y"].item() - 0.6) < 0.02 and abs(m["size"].item() - 0.22) < 0.02
+
+
+def test_blank_and_full_images_are_invalid():
+    blank, full = -torch.ones(1, 3, 32, 32), torch.ones(1, 3, 32, 32)
+    assert not sa.measure_shapes(blank)["valid"].item() and not sa.measure_shapes(full)["valid"].item()
+    with pytest.raises(ValueError, match="RGB"):
+        sa.measure_shapes(torch.zeros(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="NaN"):
+        sa.measure_shapes(torch.full((1, 3, 32, 32), float("nan")))
+
+
+def test_agree_uses_the_tolerances():
+    a, b = _one(), _one(x=0.5 + sa.POS_TOL / 2, size=0.2 + 2 * sa.SIZE_TOL)
+    a["valid"] = b["valid"] = torch.tensor([True])
+    assert sa.agree(a, b, ("shape", "x", "y")).item() and not sa.agree(a, b, ("size",)).item()
+    assert not sa.agree(a, _one(colour=1) | {"valid": torch.tensor([True])}, sa.FINE).item()
+
+
+def test_mixing_table_bookkeeping_on_an_untrained_generator():
+    torch.manual_seed(0)
+    G = StyleGenerator().eval()
+    table = sa.mixing_table(G, n=16, crossovers=[0, G.num_ws], seed=1)
+    assert [r["crossover"] for r in table] == [0, G.num_ws]
+    assert set(table[0]) >= {"coarse_from_a", "fine_from_b", "coarse_from_b", "fine_from_a", "valid", "per_attribute"}
+
+
+@pytest.mark.skipif(not WEIGHTS.exists(), reason="checkpoint not trained yet")
+def test_mixing_table_end_points_on_the_shipped_generator():
+    G = load_stylegan()
+    table = sa.mixing_table(G, n=64, crossovers=[0, G.num_ws], seed=3)
+    pure_b, pure_a = table
+    assert pure_b["valid"] > 0.3 and pure_a["valid"] > 0.3
+    # crossover 0 renders B itself and num_ws renders A itself: every counted mix agrees with that parent
+    assert pure_b["coarse_from_b"] == 1.0 and pure_b["fine_from_b"] == 1.0
+    assert pure_a["coarse_from_a"] == 1.0 and pure_a["fine_from_a"] == 1.0
+    report = sa.sample_report(G, 128)
+    assert report["valid"] > 0.5 and len(report["shape"]) == 3
+
+
+def test_attribute_features_are_finite_and_match_the_measures():
+    images, attrs = make_shapes(50, seed=8)
+    images = torch.cat([images, -torch.ones(2, 3, 32, 32)])  # two blank (invalid) images
+    f = sa.attribute_features(images)
+    assert f.shape == (52, len(sa.FEATURES)) and f.dtype == torch.float64 and torch.isfinite(f).all()
+    assert torch.allclose(f[:50, 0].float(), attrs["x"], atol=0.02) and torch.allclose(f[:50, 2].float(), attrs["size"], atol=0.02)

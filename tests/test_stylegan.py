@@ -1,0 +1,193 @@
+"""The small StyleGAN (Karras et al. 2019): initialisation, truncation, mixing, lr multiplier, shapes."""
+import pytest
+import torch
+
+from coursekit.stylegan import (
+    WEIGHTS,
+    AdaIN,
+    EqualLinear,
+    MinibatchStd,
+    NoiseInjection,
+    StyleDiscriminator,
+    StyleGANConfig,
+    StyleGenerator,
+    load_stylegan,
+    mixing_regularised_ws,
+    save_stylegan,
+)
+
+
+@pytest.fixture
+def G():
+    torch.manual_seed(0)
+    return StyleGenerator().eval()
+
+
+def test_adain_scale_starts_at_one_and_normalises():
+    torch.manual_seed(0)
+    adain = AdaIN(16, 32)
+    scale, shift = adain.styles(torch.zeros(3, 32))
+    assert torch.equal(scale, torch.ones(3, 16)) and torch.equal(shift, torch.zeros(3, 16))
+    scale, shift = adain.styles(torch.randn(4096, 32))
+    assert abs(scale.mean().item() - 1) < 0.05 and abs(shift.mean().item()) < 0.05  # x·γ+β would give mean 0
+    # the output's per-channel mean and std are the style's shift and |scale|
+    x, w = 3 + 5 * torch.randn(8, 16, 32, 32), torch.randn(8, 32)
+    y = adain(x, w)
+    scale, shift = adain.styles(w)
+    assert torch.allclose(y.mean(dim=(2, 3)), shift, atol=1e-4)
+    assert torch.allclose(y.std(dim=(2, 3), unbiased=False), scale.abs(), rtol=1e-3, atol=1e-4)
+
+
+def test_noise_weights_start_at_zero_so_noise_changes_nothing(G):
+    noises = [m for m in G.modules() if isinstance(m, NoiseInjection)]
+    assert len(noises) == G.num_ws and all(torch.equal(n.weight, torch.zeros_like(n.weight)) for n in noises)
+    ws = G.broadcast(G.mapping(torch.randn(4, G.z_dim)))
+    out = G.synthesis(ws, "none")
+    assert torch.equal(G.synthesis(ws, "random"), out) and torch.equal(G.synthesis(ws, "const"), out)
+
+
+def test_noise_modes():
+    torch.manual_seed(0)
+    inj = NoiseInjection(4, 8)
+    with torch.no_grad():
+        inj.weight.fill_(1.0)
+    x = torch.zeros(2, 4, 8, 8)
+    assert torch.equal(inj(x, "none"), x)
+    const = inj(x, "const")
+    assert torch.equal(const[0], const[1]) and torch.equal(const, inj(x, "const"))  # same for every sample, every call
+    rand = inj(x, "random")
+    assert not torch.equal(rand[0], rand[1]) and torch.equal(rand[:, 0], rand[:, 3])  # per pixel, shared by channels
+    with pytest.raises(ValueError, match="noise_mode"):
+        inj(x, "fixed")
+
+
+def _perturb_noise_weights(G):
+    with torch.no_grad():
+        for m in G.modules():
+            if isinstance(m, NoiseInjection):
+                m.weight.normal_(0, 0.5)
+
+
+@pytest.mark.parametrize("noise_mode", ["const", "none"])
+def test_psi_zero_gives_the_same_image_for_every_z(G, noise_mode):
+    _perturb_noise_weights(G)
+    G.w_avg.copy_(torch.randn(G.w_dim))
+    z = torch.randn(6, G.z_dim)
+    out = G(z, psi=0.0, noise_mode=noise_mode)
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-5)
+    assert not torch.allclose(out[0], G(z, psi=1.0, noise_mode=noise_mode)[0])  # ψ = 1 differs from w̄
+    rand = G(z, psi=0.0, noise_mode="random")  # with fresh noise, ψ = 0 images differ again
+    assert not torch.allclose(rand[0], rand[1])
+
+
+def test_truncation_in_w(G):
+    G.w_avg.copy_(torch.randn(G.w_dim))
+    w = torch.randn(5, G.w_dim)
+    assert torch.allclose(G.truncate(w, 1.0), w) and torch.allclose(G.truncate(w, 0.0), G.w_avg.expand(5, -1))
+    assert torch.allclose(G.truncate(w, 0.5), (w + G.w_avg) / 2)
+    ws = G.truncate(w, 0.0, cutoff=3)  # only layers 0..2 truncated
+    assert ws.shape == (5, G.num_ws, G.w_dim)
+    assert torch.allclose(ws[:, :3], G.w_avg.expand(5, 3, -1)) and torch.allclose(ws[:, 3:], w[:, None].expand(5, 5, -1))
+
+
+def test_w_avg_is_an_ema_with_beta_0995(G):
+    assert torch.equal(G.w_avg, torch.zeros(G.w_dim))
+    w = torch.ones(10, G.w_dim)
+    G.update_w_avg(w)
+    assert torch.allclose(G.w_avg, torch.full((G.w_dim,), 0.005))
+    G.update_w_avg(w)
+    assert torch.allclose(G.w_avg, torch.full((G.w_dim,), 1 - 0.995**2))
+
+
+def test_mixing_crossovers(G):
+    _perturb_noise_weights(G)
+    w_a, w_b = G.mapping(torch.randn(3, G.z_dim)), G.mapping(torch.randn(3, G.z_dim))
+    pure_a, pure_b = G.synthesis(G.broadcast(w_a), "const"), G.synthesis(G.broadcast(w_b), "const")
+    assert torch.equal(G.synthesis(G.mix(w_a, w_b, 0), "const"), pure_b)
+    assert torch.equal(G.synthesis(G.mix(w_a, w_b, G.num_ws), "const"), pure_a)
+    for c in range(1, G.num_ws):
+        ws = G.mix(w_a, w_b, c)
+        assert torch.equal(ws[:, :c], G.broadcast(w_a)[:, :c]) and torch.equal(ws[:, c:], G.broadcast(w_b)[:, c:])
+    mixed = G.synthesis(G.mix(w_a, w_b, 4), "const")
+    assert not torch.allclose(mixed, pure_a) and not torch.allclose(mixed, pure_b)
+    for bad in (-1, G.num_ws + 1):
+        with pytest.raises(ValueError, match="crossover"):
+            G.mix(w_a, w_b, bad)
+
+
+def test_mixing_regularisation_probability(G):
+    z, z2 = torch.randn(64, G.z_dim), torch.randn(64, G.z_dim)
+    ws, w = mixing_regularised_ws(G, z, z2, prob=0.0)
+    assert torch.equal(ws, G.broadcast(w))
+    ws, w = mixing_regularised_ws(G, z, z2, prob=1.0)
+    w2 = G.mapping(z2)
+    assert torch.allclose(ws[:, 0], w) and torch.allclose(ws[:, -1], w2)  # every sample switches at 1..num_ws-1
+    switched = (ws - w[:, None]).abs().sum(-1) > 0  # [B, num_ws]
+    assert len(set(switched.sum(1).tolist())) > 1  # crossovers vary across the batch
+
+
+def test_mapping_lr_multiplier_is_applied():
+    torch.manual_seed(0)
+    cfg = StyleGANConfig()
+    G = StyleGenerator(cfg)
+    layer = G.mapping.layers[1]
+    assert len(G.mapping.layers) == 8 and layer.lr_mul == 0.01
+    # stored weights are N(0, 1/lr_mul²); the effective weight is He-scaled N(0, 1/fan_in)
+    assert 90 < layer.weight.std().item() < 110
+    assert abs(layer.effective_weight().std().item() * cfg.w_dim**0.5 - 1) < 0.05
+    # one Adam step moves each stored weight by ≈ lr, so the effective weight moves by lr·lr_mul/√fan_in
+    plain = EqualLinear(cfg.w_dim, cfg.w_dim, lr_mul=1.0)
+    x = torch.randn(32, cfg.w_dim)
+    changes = []
+    for lin in (layer, plain):
+        before = lin.effective_weight().detach().clone()
+        opt = torch.optim.Adam(lin.parameters(), lr=1e-3, betas=(0.0, 0.99))
+        lin(x).pow(2).sum().backward()
+        opt.step()
+        changes.append((lin.effective_weight().detach() - before).abs().median().item())
+    assert abs(changes[0] / changes[1] - 0.01) < 1e-3
+    assert abs(changes[1] - 1e-3 / cfg.w_dim**0.5) < 1e-5
+
+
+def test_shapes_of_every_stage(G):
+    seen = []
+    hooks = [layer.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape))) for layer in G.synthesis.layers]
+    z = torch.randn(2, G.z_dim)
+    assert G.mapping(z).shape == (2, G.w_dim)
+    assert G.num_ws == 8 and G.synthesis.const.shape == (1, 64, 4, 4)
+    out = G(z)
+    for h in hooks:
+        h.remove()
+    assert seen == [(2, 64, 4, 4), (2, 64, 4, 4), (2, 64, 8, 8), (2, 64, 8, 8),
+                    (2, 32, 16, 16), (2, 32, 16, 16), (2, 32, 32, 32), (2, 32, 32, 32)]
+    assert out.shape == (2, 3, 32, 32)
+    D = StyleDiscriminator()
+    seen = []
+    hooks = [b.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape))) for b in D.blocks]
+    assert D(out).shape == (2,)
+    assert seen == [(2, 32, 16, 16), (2, 64, 8, 8), (2, 64, 4, 4)]
+    assert MinibatchStd()(torch.randn(8, 64, 4, 4)).shape == (8, 65, 4, 4)
+    with pytest.raises(ValueError, match="expected images"):
+        D(torch.randn(2, 3, 28, 28))
+    with pytest.raises(ValueError, match="ws must be"):
+        G.synthesis(torch.randn(2, 3, G.w_dim))
+
+
+def test_save_and_load_round_trip(tmp_path, G):
+    G.w_avg.copy_(torch.randn(G.w_dim))
+    path = tmp_path / "g.pt"
+    save_stylegan(path, G, StyleDiscriminator(), {"seed": 0})
+    G2, D2, meta = load_stylegan(path, with_discriminator=True)
+    z = torch.randn(3, G.z_dim)
+    assert meta == {"seed": 0} and torch.equal(G2.w_avg, G.w_avg)
+    assert torch.equal(G2(z, 0.7, "const"), G(z, 0.7, "const"))
+    with pytest.raises(FileNotFoundError, match="train_stylegan"):
+        load_stylegan(tmp_path / "missing.pt")
+
+
+@pytest.mark.skipif(not WEIGHTS.exists(), reason="checkpoint not trained yet")
+def test_shipped_checkpoint_is_small_and_loads():
+    assert WEIGHTS.stat().st_size < 5e6
+    G = load_stylegan()
+    assert G.num_ws == 8 and G.w_avg.abs().sum() > 0  # w̄ was tracked during training
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 32, 32)
