@@ -1,0 +1,238 @@
+"""Mode-collapse experiments on 2-D Gaussian mixtures (lesson 3), on top of :mod:`coursekit.ensemble`.
+
+A :class:`Method` is a named change to a base :class:`~coursekit.ensemble.EnsembleConfig`
+(vanilla GAN, PacGAN, minibatch std, WGAN-GP, ...). :func:`run_method` trains K
+seeds of it together (vectorised), optionally with a final phase at a lower
+learning rate, and measures every seed with the VEEGAN / PacGAN protocol
+(:func:`coursekit.metrics.mode_coverage`: 2,500 samples, high quality = within
+3 std of the nearest mode). :func:`coverage_table` turns the results into a
+mean ± std table. Snapshots can carry the decision surface of one seed's
+discriminator, for :func:`coursekit.widgets.mixture_playground`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from coursekit.data import grid_centers, ring_centers
+from coursekit.ensemble import EnsembleConfig, GANEnsemble, unstack
+from coursekit.metrics import mode_coverage, mode_histogram
+from coursekit.plots import decision_surface
+
+Tensor = torch.Tensor
+
+__all__ = [
+    "MIXTURES",
+    "Method",
+    "MethodResult",
+    "Mixture",
+    "coverage",
+    "coverage_rows",
+    "coverage_table",
+    "expected_real_high_quality",
+    "mode_histories",
+    "mode_trace",
+    "run_method",
+    "summarize",
+]
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """A data set of the ensemble (``EnsembleConfig.data``): its centres and component std."""
+
+    name: str
+    centers: Tensor = field(repr=False)
+    std: float
+    extent: tuple[float, float, float, float]
+
+    @property
+    def modes(self) -> int:
+        return len(self.centers)
+
+
+# The defaults of coursekit.data / coursekit.ensemble: ring of 8 at radius 2 with std 0.02
+# (VEEGAN), grid {-4, -2, 0, 2, 4}² with std 0.05 (PacGAN).
+MIXTURES = {
+    "ring": Mixture("ring", ring_centers(8, 2.0), 0.02, (-3.0, 3.0, -3.0, 3.0)),
+    "grid": Mixture("grid", grid_centers(5, 2.0), 0.05, (-6.0, 6.0, -6.0, 6.0)),
+}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named remedy: ``changes`` are :class:`EnsembleConfig` fields replaced in the base config."""
+
+    name: str
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+    def config(self, base: EnsembleConfig, data: str) -> EnsembleConfig:
+        return dataclasses.replace(base, data=data, **dict(self.changes))
+
+
+@dataclass
+class MethodResult:
+    """One method on one data set, K seeds: per-seed metrics, snapshots and timings.
+
+    ``snapshots``: ``(step, samples [K, N, 2], surface [R, R] of seed ``surface_seed`` or None)``.
+    ``seconds``: wall clock of training; ``cpu_seconds``: process CPU time (all threads).
+    """
+
+    method: Method
+    mixture: Mixture
+    config: EnsembleConfig
+    metrics: list[dict]
+    snapshots: list[tuple[int, Tensor, np.ndarray | None]]
+    seconds: float
+    cpu_seconds: float
+    generators: list = field(repr=False, default_factory=list)
+    discriminators: list = field(repr=False, default_factory=list)
+
+    @property
+    def samples(self) -> Tensor:
+        """The final samples, ``[K, N, 2]``."""
+        return self.snapshots[-1][1]
+
+    def summary(self) -> dict[str, tuple[float, float]]:
+        return summarize(self.metrics)
+
+
+def coverage(samples: Tensor, mixture: Mixture, threshold: float = 3.0) -> list[dict]:
+    """:func:`mode_coverage` of each of the K sample sets ``[K, N, 2]``."""
+    if samples.dim() != 3 or samples.shape[-1] != 2:
+        raise ValueError(f"samples must be [K, N, 2] (K seeds), got shape {list(samples.shape)}")
+    return [mode_coverage(s, mixture.centers, mixture.std, threshold) for s in samples]
+
+
+def summarize(metrics: list[dict]) -> dict[str, tuple[float, float]]:
+    """Mean and (population) std over seeds of each metric: ``{"modes": (mean, std), ...}``."""
+    if not metrics:
+        raise ValueError("no metrics to summarise: pass the per-seed dicts of coverage()")
+    out = {}
+    for key in metrics[0]:
+        values = np.array([m[key] for m in metrics], dtype=np.float64)
+        out[key] = (float(values.mean()), float(values.std()))
+    return out
+
+
+def _set_lr(ensemble: GANEnsemble, factor: float) -> None:
+    for opt, lr in ((ensemble.opt_g, ensemble.config.lr_g), (ensemble.opt_d, ensemble.config.lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = lr * factor
+
+
+def run_method(method: Method, data: str, base: EnsembleConfig, final_steps: int = 0, final_lr: float = 0.1,
+               segments: int = 1, surface_seed: int | None = None, resolution: int = 60,
+               device: torch.device | str | None = "cpu", progress: bool = False) -> MethodResult:
+    """Train ``base.num_models`` seeds of ``method`` on ``data`` ("ring" or "grid") together, then measure them.
+
+    The run has ``base.steps`` steps; its last ``final_steps`` use the learning rates
+    times ``final_lr`` (a step decay, so that the generator can settle on the modes
+    it covers). Samples (fixed noise, ``base.snapshot_samples`` per seed) are kept
+    at ``segments`` evenly spaced points and at the end; with ``surface_seed`` each
+    keeps that seed's decision surface D(x) on a ``resolution²`` grid too.
+    """
+    if data not in MIXTURES:
+        raise ValueError(f"data must be one of {sorted(MIXTURES)}, got {data!r}")
+    if not 0 <= final_steps <= base.steps:
+        raise ValueError(f"final_steps must be in [0, steps={base.steps}], got {final_steps}")
+    if segments < 1:
+        raise ValueError(f"segments must be >= 1, got {segments}")
+    mixture = MIXTURES[data]
+    config = dataclasses.replace(method.config(base, data), snapshot_every=0)
+    if surface_seed is not None and not 0 <= surface_seed < config.num_models:
+        raise ValueError(f"surface_seed must be in [0, {config.num_models}), got {surface_seed}")
+    bounds = sorted({round(config.steps * i / segments) for i in range(segments + 1)}
+                    | {config.steps - final_steps})
+    wall, cpu = time.perf_counter(), time.process_time()
+    ensemble = GANEnsemble(config, device=device)
+    snapshots = [_snapshot(ensemble, 0, ensemble.sample_fixed(), mixture, surface_seed, resolution)]
+    seconds = 0.0
+    for start, stop in itertools.pairwise(bounds):
+        if start == config.steps - final_steps and final_steps:
+            _set_lr(ensemble, final_lr)
+        result = ensemble.train(steps=stop - start, progress=progress)
+        seconds += result.seconds
+        if stop in {round(config.steps * i / segments) for i in range(1, segments + 1)}:
+            snapshots.append(_snapshot(ensemble, stop, result.samples, mixture, surface_seed, resolution))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return MethodResult(method, mixture, config, coverage(snapshots[-1][1], mixture), snapshots, wall, cpu,
+                        ensemble.generators(), ensemble.discriminators())
+
+
+def _snapshot(ensemble: GANEnsemble, step: int, samples: Tensor, mixture: Mixture, seed: int | None,
+              resolution: int) -> tuple[int, Tensor, np.ndarray | None]:
+    if seed is None:
+        return step, samples, None
+    params = {n: p[seed: seed + 1].detach().cpu() for n, p in ensemble.params_d.items()}
+    d = unstack(params, ensemble._d_template)[0]
+    if ensemble.config.pack > 1:  # a packed D judges m points at once: show it m copies of the same point
+        m = ensemble.config.pack
+        d = _Repeat(d, m)
+    link = torch.sigmoid if ensemble.config.loss == "bce" else None
+    return step, samples, decision_surface(d, mixture.extent, resolution, link=link)
+
+
+class _Repeat(torch.nn.Module):
+    """``x [B, 2] -> D(repeat each point m times)``: the surface of a packed D on identical packs."""
+
+    def __init__(self, d: torch.nn.Module, m: int):
+        super().__init__()
+        self.d, self.m = d, m
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.d(x.repeat_interleave(self.m, dim=0))  # [B, 2] -> [B·m, 2] -> [B]
+
+
+def coverage_rows(results: list[MethodResult]) -> list[dict]:
+    """One row per (data set, method): modes, % high quality and reverse KL as (mean, std) over seeds."""
+    rows = []
+    for r in results:
+        s = r.summary()
+        rows.append({"data": f"{r.mixture.name} ({r.mixture.modes})", "method": r.method.name,
+                     "seeds": len(r.metrics), "modes": s["modes"],
+                     "high_quality": (100 * s["high_quality"][0], 100 * s["high_quality"][1]),
+                     "reverse_kl": s["reverse_kl"], "seconds": r.seconds, "cpu_seconds": r.cpu_seconds})
+    return rows
+
+
+def coverage_table(results: list[MethodResult]) -> str:
+    """The table as text: "mean ± std" over seeds, one line per (data set, method)."""
+    head = f"{'data':<10} {'method':<22} {'seeds':>5} {'modes':>12} {'high quality %':>15} {'reverse KL':>12} " \
+           f"{'train s':>8}"
+    lines = [head, "-" * len(head)]
+    for row in coverage_rows(results):
+        (m, ms), (h, hs), (k, ks) = row["modes"], row["high_quality"], row["reverse_kl"]
+        lines.append(f"{row['data']:<10} {row['method']:<22} {row['seeds']:>5} {f'{m:.1f} ± {ms:.1f}':>12} "
+                     f"{f'{h:.1f} ± {hs:.1f}':>15} {f'{k:.2f} ± {ks:.2f}':>12} {row['seconds']:>8.1f}")
+    return "\n".join(lines)
+
+
+def mode_trace(snapshots: list[tuple], mixture: Mixture) -> tuple[np.ndarray, np.ndarray]:
+    """Modes captured per snapshot and seed: ``(steps [S], modes [S, K])``."""
+    steps = np.array([int(s[0]) for s in snapshots])
+    modes = np.array([[m["modes"] for m in coverage(s[1], mixture)] for s in snapshots])
+    return steps, modes
+
+
+def mode_histories(snapshots: list[tuple], mixture: Mixture, seed: int = 0) -> np.ndarray:
+    """Share of one seed's samples that are high quality at each mode, per snapshot: ``[S, modes]``.
+
+    Rows sum to the high-quality fraction; a mode that lights up and goes dark
+    again across rows is the generator hopping between modes.
+    """
+    rows = [mode_histogram(s[1][seed], mixture.centers, mixture.std) / len(s[1][seed]) for s in snapshots]
+    return np.stack(rows).astype(np.float64)
+
+
+def expected_real_high_quality(threshold: float = 3.0) -> float:
+    """P(|x - c| < threshold·std) for a 2-D isotropic Gaussian: 1 - exp(-threshold²/2) (a Rayleigh tail)."""
+    return 1.0 - math.exp(-threshold ** 2 / 2)
