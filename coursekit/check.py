@@ -219,8 +219,12 @@ def run_exercise(exercise: Exercise, fn: Callable | None, seed: int | None = Non
     return result
 
 
+def points_label(points: int) -> str:
+    return f"{points} point{'' if points == 1 else 's'}"
+
+
 def format_result(result: ExerciseResult) -> str:
-    lines = [f"{result.title} ({result.key}, {result.points} points)"]
+    lines = [f"{result.title} ({result.key}, {points_label(result.points)})"]
     if result.status == "missing":
         lines.append("  ❌ function not found: define it (with this name) in the exercise cell and run that cell.")
     elif result.status == "not implemented":

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursekit.check import format_result, run_exercise
+from coursekit.check import format_result, points_label, run_exercise
 from coursekit.exercises import exercises_for, lessons
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def test_untouched_exercise_notebook_runs_to_the_end_and_says_not_implemented(le
 def test_solution_notebook_passes_every_check(lesson):
     text = execute(_notebook("solutions", lesson))
     for ex in exercises_for(lesson):
-        start = text.find(f"({ex.key}, {ex.points} points)")
+        start = text.find(f"({ex.key}, {points_label(ex.points)})")
         assert start >= 0, f"{ex.key}: no check cell ran"
         score_line = text[text.index("score:", start):].splitlines()[0]
         assert score_line == f"score: {ex.points}/{ex.points}", f"{ex.key}: {score_line}"
