@@ -35,8 +35,8 @@ __all__ = [
     "MLPGenerator", "MLPDiscriminator", "MLP2DGenerator", "MLP2DDiscriminator",
     "DCGANGenerator", "DCGANDiscriminator", "WGANCritic", "SNDiscriminator",
     "MinibatchStdDev", "PackedDiscriminator", "pack",
-    "dcgan_init", "apply_spectral_norm", "spectral_norms", "frobenius_norms", "layer_shapes",
-    "conv2d_out", "conv_transpose2d_out", "count_parameters",
+    "dcgan_init", "apply_spectral_norm", "spectral_norms", "frobenius_norms",
+    "count_parameters",
 ]
 
 Tensor = torch.Tensor
@@ -44,18 +44,6 @@ _WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
 
 # ------------------------------------------------------------------ shapes
-
-def conv2d_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output size of ``nn.Conv2d``: ``floor((size + 2p - d(k-1) - 1) / s) + 1``."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def conv_transpose2d_out(
-    size: int, kernel: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
-) -> int:
-    """Output size of ``nn.ConvTranspose2d``: ``(size-1)s - 2p + d(k-1) + output_padding + 1``."""
-    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
-
 
 def _pyramid(size: int) -> tuple[int, int]:
     """``size = s0 · 2**n`` with the smallest s0 ≤ 7 reachable by halving: 28 → (7, 2), 32 → (4, 3)."""
@@ -74,32 +62,6 @@ def _check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     if len(image_shape) != 3 or image_shape[1] != image_shape[2] or min(image_shape) < 1:
         raise ValueError(f"image_shape must be (C, H, W) with H == W, e.g. (1, 28, 28); got {tuple(image_shape)}")
     return int(image_shape[0]), int(image_shape[1]), int(image_shape[2])
-
-
-def layer_shapes(module: nn.Module, x: Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    """Run ``module(x)`` once and list ``(layer name, output shape)`` of every leaf layer, in call order.
-
-    A shape calculator for the DCGAN lesson: ``layer_shapes(DCGANDiscriminator(), torch.zeros(2, 1, 28, 28))``.
-    Runs in eval mode (no BatchNorm statistics or power iterations are updated), then restores the modes.
-    """
-    shapes: list[tuple[str, tuple[int, ...]]] = []
-    modes = [(m, m.training) for m in module.modules()]
-    handles = []
-    for name, sub in module.named_modules():
-        children = [n for n, _ in sub.named_children() if n != "parametrizations"]
-        if not children and "parametrizations" not in name.split("."):
-            handles.append(sub.register_forward_hook(
-                lambda m, inp, out, name=name: shapes.append((name, tuple(out.shape)))))
-    try:
-        module.eval()
-        with torch.no_grad():
-            module(x)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, mode in modes:
-            m.train(mode)
-    return shapes
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -4,10 +4,11 @@ import torch
 from torch import nn
 
 from coursekit import losses
+from coursekit.layer_shapes import conv_out, conv_transpose_out, trace_shapes
 from coursekit.models import (
     DCGANDiscriminator, DCGANGenerator, MinibatchStdDev, MLP2DDiscriminator, MLP2DGenerator,
     MLPDiscriminator, MLPGenerator, PackedDiscriminator, SNDiscriminator, WGANCritic,
-    conv2d_out, conv_transpose2d_out, count_parameters, dcgan_init, frobenius_norms, layer_shapes, pack, spectral_norms,
+    count_parameters, dcgan_init, frobenius_norms, pack, spectral_norms,
 )
 
 SHAPES = [(1, 28, 28), (3, 32, 32)]
@@ -32,12 +33,12 @@ def test_dcgan_generator_and_every_discriminator_shape(shape):
                    "head": (2, 1, 1, 1)}),
 ])
 def test_discriminator_downsampling_chain_ends_at_1x1(shape, expected):
-    shapes = dict(layer_shapes(DCGANDiscriminator(shape), torch.zeros(2, *shape)))
+    shapes = {name: s for name, _, s in trace_shapes(DCGANDiscriminator(shape), (2, *shape))}
     for name, s in expected.items():
         assert shapes[name] == s, name
     g = DCGANGenerator(image_shape=shape)
     stats = g.net[1].running_mean.clone()
-    g_shapes = [s for _, s in layer_shapes(g, torch.randn(2, 100))]
+    g_shapes = [s for _, _, s in trace_shapes(g, (2, 100))]
     assert g_shapes[0][2] == (7 if shape[1] == 28 else 4) and g_shapes[-1] == (2, *shape)
     assert torch.equal(g.net[1].running_mean, stats) and g.training  # no side effects, mode restored
 
@@ -48,10 +49,10 @@ def test_the_known_error_four_stride2_3x3_convs_end_at_2x2_on_28():
     size = 28
     for c_in, c_out in [(1, 16), (16, 32), (32, 64), (64, 128)]:
         x = nn.Conv2d(c_in, c_out, 3, 2, 1)(x)
-        size = conv2d_out(size, 3, 2, 1)
+        size = conv_out(size, 3, 2, 1)
         assert x.shape[-1] == size
     assert x.shape == (1, 128, 2, 2)  # 512 features, not 128
-    assert conv_transpose2d_out(7, 4, 2, 1) == nn.ConvTranspose2d(1, 1, 4, 2, 1)(torch.zeros(1, 1, 7, 7)).shape[-1] == 14
+    assert conv_transpose_out(7, 4, 2, 1) == nn.ConvTranspose2d(1, 1, 4, 2, 1)(torch.zeros(1, 1, 7, 7)).shape[-1] == 14
 
 
 def test_unsupported_sizes_and_wrong_inputs_raise_clear_errors():
