@@ -46,6 +46,25 @@ def data_dir() -> Path:
     return Path(root)
 
 
+def runs_dir() -> Path:
+    """Where lessons save what later lessons load: ``COURSEKIT_RUNS``, else ``runs/`` at the repository's root.
+
+    The root is the first of the working directory and its parents that holds
+    ``coursekit/`` (a notebook's kernel starts in ``notebooks/``), else the working directory.
+    """
+    if os.environ.get("COURSEKIT_RUNS"):
+        return Path(os.environ["COURSEKIT_RUNS"])
+    cwd = Path.cwd()
+    root = next((p for p in [cwd, *cwd.parents] if (p / "coursekit").is_dir()), cwd)
+    return root / "runs"
+
+
+def checkpoint_path(name: str) -> Path:
+    """``runs_dir() / name`` in full mode; ``runs_dir() / "quick" / name`` in quick mode,
+    so a quick run never replaces a full run's checkpoint."""
+    return runs_dir() / "quick" / name if is_quick() else runs_dir() / name
+
+
 def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """Pick the device: ``COURSEKIT_DEVICE``, else ``prefer``, else CUDA, then MPS, then CPU.
 

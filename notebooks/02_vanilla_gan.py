@@ -25,7 +25,6 @@
 
 # %%
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,7 +38,7 @@ from coursekit.losses import d_loss_bce, g_loss_nonsaturating
 from coursekit.metrics import fid_from_features
 from coursekit.models import MLPDiscriminator, count_parameters
 from coursekit.plots import draw_image_grid, new_figure, samples_figure
-from coursekit.runtime import is_quick, quick_or_full, start_lesson
+from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
 
@@ -372,10 +371,9 @@ fig
 # `coursekit.checkpoint.load_models(path, generator=BNMLPGenerator(nz=100))` with the class defined above.
 
 # %%
-ROOT = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "coursekit").is_dir()), Path.cwd())
-CHECKPOINT = ROOT / "runs" / "02_mlp_gan.pt"
+CHECKPOINT = checkpoint_path("02_mlp_gan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one
 trainer.save_checkpoint(CHECKPOINT)
-print(f"saved {CHECKPOINT.relative_to(ROOT)} (step {trainer.step}, mode={'quick' if is_quick() else 'full'})")
+print(f"saved {CHECKPOINT} (step {trainer.step}, mode={'quick' if is_quick() else 'full'})")
 
 # %% [markdown]
 # ## What this run measured

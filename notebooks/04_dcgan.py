@@ -23,7 +23,6 @@
 
 # %%
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,8 +35,8 @@ from coursekit.features import load_mnist_classifier, mnist_features
 from coursekit.layer_shapes import conv_out, conv_transpose_out, format_trace, trace_shapes
 from coursekit.metrics import fid_from_features
 from coursekit.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, count_parameters, dcgan_init
-from coursekit.plots import draw_image_grid, new_figure, samples_figure
-from coursekit.runtime import is_quick, quick_or_full, start_lesson
+from coursekit.plots import draw_image_grid, new_figure
+from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
 
@@ -328,10 +327,9 @@ explorer.figure()
 # not committed), a trainer checkpoint; the architecture is `DCGANGenerator(nz=100, ngf=32)`.
 
 # %%
-ROOT = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "coursekit").is_dir()), Path.cwd())
-CHECKPOINT = ROOT / "runs" / "04_dcgan.pt"
+CHECKPOINT = checkpoint_path("04_dcgan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one
 dcgan.save_checkpoint(CHECKPOINT)
-print(f"saved {CHECKPOINT.relative_to(ROOT)} (step {dcgan.step}, mode={'quick' if is_quick() else 'full'})")
+print(f"saved {CHECKPOINT} (step {dcgan.step}, mode={'quick' if is_quick() else 'full'})")
 
 # %%
 d, m = results["DCGAN"], results["MLP GAN"]

@@ -43,3 +43,17 @@ def test_header_names_mode_device_and_seed(monkeypatch):
     monkeypatch.setenv("COURSEKIT_QUICK", "1")
     line = runtime.header(seed=7, device=torch.device("cpu"))
     assert "mode=quick" in line and "device=cpu" in line and "seed=7" in line and torch.__version__ in line
+
+
+def test_runs_dir_is_the_repository_root_from_a_notebook_folder(monkeypatch, tmp_path):
+    (tmp_path / "coursekit").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.delenv("COURSEKIT_RUNS", raising=False)
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert runtime.runs_dir() == tmp_path / "runs"
+    monkeypatch.setenv("COURSEKIT_QUICK", "1")
+    assert runtime.checkpoint_path("a.pt") == tmp_path / "runs" / "quick" / "a.pt"
+    monkeypatch.setenv("COURSEKIT_QUICK", "0")
+    assert runtime.checkpoint_path("a.pt") == tmp_path / "runs" / "a.pt"
+    monkeypatch.setenv("COURSEKIT_RUNS", str(tmp_path / "elsewhere"))
+    assert runtime.runs_dir() == tmp_path / "elsewhere"

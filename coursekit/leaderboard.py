@@ -1,0 +1,364 @@
+"""A leaderboard of the course's MNIST generators, all measured the same way (lesson 8).
+
+Lessons 2, 4, 5 and 6 save their generators under ``runs/`` (GANTrainer
+checkpoints, or plain state dicts). :func:`prepare` loads one when it is
+there and otherwise trains a quick stand-in with :class:`coursekit.train.GANTrainer`,
+so the board also works on a fresh machine or in CI; every row says which
+it was, and after how many steps. :func:`evaluate` measures samples with the
+metrics of :mod:`coursekit.metrics` on the features of the shipped MNIST
+classifier, and records every sample count, because FID, IS and
+precision/recall all depend on it (Chong & Forsyth 2020; Kynkäänniemi et al. 2019).
+
+    entrants = [prepare(c, train_images) for c in contenders()]
+    rows = leaderboard(entrants, real_feats, EvalConfig(n=1000))
+    print(format_table(rows))
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from coursekit import metrics
+from coursekit.features import MNISTClassifier, mnist_features
+from coursekit.models import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, SNDiscriminator,
+                              WGANCritic)
+from coursekit.runtime import get_device, is_quick, runs_dir
+from coursekit.train import GANTrainer, TrainConfig
+
+__all__ = [
+    "Contender", "Entrant", "EvalConfig", "contenders", "default_runs_dir", "generator_from_state_dict", "load_generator",
+    "prepare", "sample_images", "fid_infinity", "evaluate", "leaderboard", "format_table",
+]
+
+
+
+def default_runs_dir() -> Path:
+    """Where the lessons' full runs save their generators: ``coursekit.runtime.runs_dir()``."""
+    return runs_dir()
+
+
+# ------------------------------------------------------------------ what competes
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A model of an earlier lesson: where its checkpoint lives, and how to train a stand-in for it.
+
+    ``checkpoints``: file names under the runs folder, tried in order.
+    ``make_generator`` / ``make_discriminator`` / ``config``: the quick stand-in
+    trained when no checkpoint loads.
+    """
+
+    name: str
+    lesson: str
+    checkpoints: tuple[str, ...]
+    make_generator: Callable[[], nn.Module]
+    make_discriminator: Callable[[], nn.Module]
+    config: TrainConfig
+
+
+def contenders(quick: bool | None = None) -> tuple[Contender, ...]:
+    """The generators of lessons 2, 4, 5 and 6, with stand-in runs sized for quick or full mode.
+
+    Stand-ins follow the lessons' recipes at a smaller scale (32 base channels
+    instead of 64, a few hundred to a few thousand steps): they are there so that
+    the board has something to rank, not to reproduce the lessons' results.
+    """
+    quick = is_quick() if quick is None else quick
+    steps = (lambda q, f: q) if quick else (lambda q, f: f)
+    common = dict(progress=False, log_every=50, seed=0)
+    dcgan = dict(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64)  # Radford et al. 2016
+    return (
+        Contender("MLP GAN", "02", ("02_mlp_gan.pt", "02_vanilla_gan.pt"),
+                  lambda: MLPGenerator(nz=64), lambda: MLPDiscriminator(),
+                  TrainConfig(steps=steps(20, 3000), loss="bce", **dcgan, **common)),
+        Contender("DCGAN", "04", ("04_dcgan.pt",),
+                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: DCGANDiscriminator(ndf=32),
+                  TrainConfig(steps=steps(10, 800), loss="bce", **dcgan, **common)),
+        Contender("WGAN-GP", "05", ("05_wgan_gp.pt", "05_wgangp.pt"),
+                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: WGANCritic(ndf=32),
+                  # Gulrajani et al. 2017: λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)
+                  TrainConfig(steps=steps(2, 200), loss="wgan", gp_weight=10.0, n_critic=5, lr_g=1e-4,
+                              lr_d=1e-4, betas=(0.0, 0.9), batch_size=64, **common)),
+        Contender("SN-GAN", "05", ("05_sn_gan.pt", "05_sngan.pt", "05_spectral_norm.pt"),
+                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: SNDiscriminator(ndf=32),
+                  TrainConfig(steps=steps(10, 800), loss="bce", **dcgan, **common)),
+        Contender("DCGAN + one-sided smoothing (0.9)", "06",
+                  ("06_one_sided.pt", "06_label_smoothing.pt", "06_one_sided_smoothing.pt"),
+                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: DCGANDiscriminator(ndf=32),
+                  TrainConfig(steps=steps(10, 800), loss="bce", real_label=0.9, **dcgan, **common)),
+    )
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _generator_state(obj) -> dict[str, torch.Tensor]:
+    """The generator's state dict inside a GANTrainer checkpoint (``obj["generator"]``) or a plain state dict."""
+    if isinstance(obj, dict) and isinstance(obj.get("generator"), dict):
+        return obj["generator"]
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return obj
+    raise ValueError("not a generator checkpoint: expected a GANTrainer checkpoint (with a 'generator' entry) "
+                     "or a generator's state_dict()")
+
+
+def generator_from_state_dict(state: dict[str, torch.Tensor]) -> nn.Module:
+    """Rebuild an :class:`MLPGenerator` or a :class:`DCGANGenerator` from its weights alone, and load them.
+
+    The architecture is read off the weight shapes: Linear weights ``[out, in]``
+    give an MLP's ``nz`` and widths; a DCGAN's first ConvTranspose weight
+    ``[nz, ngf·2^(n-1), s0, s0]`` gives ``nz``, ``ngf`` and the image size
+    ``s0·2^n`` (n + 1 ConvTranspose layers in all). Raises ``ValueError`` when
+    the weights fit neither.
+    """
+    weights = [(k, v) for k, v in state.items() if k.startswith("net.") and k.endswith(".weight")]
+    weights.sort(key=lambda kv: int(kv[0].split(".")[1]))
+    convs = [v for _, v in weights if v.dim() == 4]
+    try:
+        if convs:  # DCGANGenerator: ConvTranspose weights are [in, out, k, k]
+            first, last = convs[0], convs[-1]
+            nz, ch, s0 = first.shape[0], first.shape[1], first.shape[2]
+            n = len(convs) - 1
+            ngf = ch // 2 ** (n - 1)
+            size = s0 * 2 ** n
+            generator: nn.Module = DCGANGenerator(nz=nz, ngf=ngf, image_shape=(last.shape[1], size, size))
+        else:  # MLPGenerator: Linear weights are [out, in]
+            mats = [v for _, v in weights if v.dim() == 2]
+            if not mats:
+                raise ValueError("no Linear or ConvTranspose weights under 'net.'")
+            out = mats[-1].shape[0]
+            side = math.isqrt(out)
+            if side * side != out:
+                raise ValueError(f"the last layer has {out} outputs, not a square single-channel image")
+            generator = MLPGenerator(nz=mats[0].shape[1], hidden=[m.shape[0] for m in mats[:-1]],
+                                     out_shape=(1, side, side))
+        generator.load_state_dict(state)  # strict: any mismatch raises
+    except (RuntimeError, ValueError, IndexError) as err:
+        first = str(err).strip().splitlines()[0].rstrip(":. ")
+        raise ValueError(f"cannot rebuild a coursekit MLPGenerator or DCGANGenerator from these weights ({first}); "
+                         "save the generator of a coursekit model, or load it yourself") from err
+    return generator
+
+
+def load_generator(path: str | Path) -> tuple[nn.Module, int | None]:
+    """A generator saved by a lesson (GANTrainer checkpoint or state dict), in eval mode; and its step if known."""
+    obj = torch.load(Path(path), map_location="cpu", weights_only=True)
+    generator = generator_from_state_dict(_generator_state(obj))
+    step = obj.get("step") if isinstance(obj, dict) else None
+    return generator.eval(), (int(step) if isinstance(step, (int, torch.Tensor)) else None)
+
+
+@dataclass
+class Entrant:
+    """A generator ready to be measured, and where it came from."""
+
+    name: str
+    lesson: str
+    generator: nn.Module
+    source: str  # "loaded" or "trained here"
+    steps: int | None
+    path: Path | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+
+def prepare(contender: Contender, data: torch.Tensor, runs_dir: str | Path | None = None,
+            device: torch.device | str | None = None, train_missing: bool = True) -> Entrant:
+    """Load ``contender``'s checkpoint from ``runs_dir``, or train its stand-in on ``data`` when none loads.
+
+    A checkpoint that records fewer training steps than the stand-in would take
+    (e.g. saved by a lesson run in quick mode) is passed over, with a note,
+    unless ``train_missing=False``.
+    """
+    notes = []
+    runs_dir = default_runs_dir() if runs_dir is None else Path(runs_dir)
+    for name in contender.checkpoints:
+        path = runs_dir / name
+        if not path.is_file():
+            continue
+        try:
+            generator, step = load_generator(path)
+        except (ValueError, RuntimeError, OSError) as err:
+            notes.append(f"{path} not loadable: {err}")
+            print(f"{contender.name:34s} skipping {path}: not loadable ({str(err).splitlines()[0][:160]})")
+            continue
+        if train_missing and step is not None and step < contender.config.steps:
+            notes.append(f"{path} has only {step} steps (a quick-mode run?), fewer than the stand-in's "
+                         f"{contender.config.steps}")
+            print(f"{contender.name:34s} skipping {path}: only {step} steps (fewer than the stand-in's "
+                  f"{contender.config.steps}; rerun its lesson in full mode to use it)")
+            continue
+        print(f"{contender.name:34s} loaded from {path} (step {step if step is not None else '?'})")
+        return Entrant(contender.name, contender.lesson, generator.to(get_device(device)), "loaded", step, path)
+    if not train_missing:
+        raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({', '.join(contender.checkpoints)})")
+    cfg = contender.config
+    t0 = time.perf_counter()
+    trainer = GANTrainer(contender.make_generator(), contender.make_discriminator(), data, cfg, device=device)
+    trainer.train()
+    seconds = time.perf_counter() - t0
+    why = "no usable checkpoint" if notes else "no checkpoint"
+    print(f"{contender.name:34s} {why}: trained here, {cfg.steps} steps in {seconds:.0f} s")
+    generator = trainer.generator.eval()
+    return Entrant(contender.name, contender.lesson, generator, "trained here", cfg.steps, None, seconds,
+                   "; ".join(notes))
+
+
+# ------------------------------------------------------------------ measuring
+
+
+@torch.no_grad()
+def sample_images(generator: nn.Module, n: int, seed: int = 0, psi: float = 1.0, batch_size: int = 500,
+                  device: torch.device | str | None = None) -> torch.Tensor:
+    """``n`` samples ``[n, C, H, W]`` (CPU) from ``generator(ψ·z)``, z ~ N(0, I) from a generator seeded by ``seed``.
+
+    ``psi`` < 1 is the truncation trick applied to z (Brock et al. 2019 resample
+    |z| > threshold; scaling z towards its mean is the simpler form used here):
+    samples move towards the typical ones. The generator runs in eval mode.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    nz = getattr(generator, "nz", None)
+    if nz is None:
+        raise ValueError("the generator needs an `nz` attribute (its noise dimension)")
+    params = list(generator.parameters())
+    device = params[0].device if params else get_device(device)
+    z = psi * torch.randn(n, int(nz), generator=torch.Generator().manual_seed(seed))  # [n, nz], all at once
+    was_training = generator.training
+    generator.eval()
+    try:
+        out = [generator(z[s : s + batch_size].to(device)).float().cpu()  # [b, nz] -> [b, C, H, W]
+               for s in range(0, n, batch_size)]
+    finally:
+        generator.train(was_training)
+    return torch.cat(out)
+
+
+def fid_infinity(fake_feats, real_feats, ns: Sequence[int], repeats: int = 1, seed: int = 0) -> dict:
+    """FID∞ of Chong & Forsyth 2020 (Sec. 3.1): fit FID_N = FID∞ + slope/N by least squares, read it at 1/N → 0.
+
+    FID_N is computed on random subsets of ``N`` rows of ``fake_feats`` against
+    all of ``real_feats`` (fixed reference statistics), ``repeats`` times per N.
+    Returns ``{"fid_inf", "slope", "ns", "fids"}`` (``fids``: ``[len(ns), repeats]``).
+    """
+    fake = np.asarray(fake_feats, dtype=np.float64)
+    if len(ns) < 2:
+        raise ValueError("fit FID∞ from at least two sample sizes")
+    if max(ns) > len(fake):
+        raise ValueError(f"largest N = {max(ns)} but only {len(fake)} fake feature rows were given")
+    rng = np.random.default_rng(seed)
+    real_stats = metrics.RunningStats.from_features(real_feats)
+    fids = np.zeros((len(ns), repeats))
+    for i, n in enumerate(ns):
+        for r in range(repeats):
+            rows = fake[rng.choice(len(fake), n, replace=False)] if n < len(fake) else fake
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # N <= d is the point of the study
+                fids[i, r] = metrics.fid_from_stats(metrics.RunningStats.from_features(rows), real_stats)
+    x = np.repeat(1.0 / np.asarray(ns, dtype=np.float64), repeats)
+    slope, intercept = np.polyfit(x, fids.reshape(-1), 1)  # FID_N ≈ intercept + slope · (1/N)
+    return {"fid_inf": float(intercept), "slope": float(slope), "ns": list(ns), "fids": fids}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How every row of the board is measured (the same for all rows)."""
+
+    n: int = 1000  # generated samples per model (and real samples for precision/recall)
+    kid_subsets: int = 50
+    kid_subset_size: int = 500
+    k: int = 3  # precision/recall neighbourhood (Kynkäänniemi et al. 2019)
+    is_splits: int = 10
+    fid_inf_ns: tuple[int, ...] = ()  # sample sizes for FID∞; () = skip
+    seed: int = 0
+
+
+def evaluate(images: torch.Tensor, real_feats: torch.Tensor, config: EvalConfig = EvalConfig(),
+             classifier: MNISTClassifier | None = None, extra_images: torch.Tensor | None = None) -> dict:
+    """FID, KID, precision/recall, IS of ``images`` ``[n, 1, 28, 28]`` against ``real_feats`` ``[M, 128]``.
+
+    FID and KID use all ``M`` real rows; precision/recall use the first ``n``
+    (equal set sizes, as Kynkäänniemi et al. 2019). ``extra_images`` (more
+    samples of the same model) only feed the FID∞ fit.
+    """
+    if len(images) < config.n:
+        raise ValueError(f"{len(images)} images given, EvalConfig.n = {config.n}")
+    feats, probs = mnist_features(images[: config.n], classifier=classifier, progress=False)
+    real = real_feats.double()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # sample counts are reported in the row instead
+        fid = metrics.fid_from_features(feats, real)
+        kid_mean, kid_std = metrics.kid(feats, real, subsets=config.kid_subsets,
+                                        subset_size=min(config.kid_subset_size, config.n, len(real)), seed=config.seed)
+    precision, recall = metrics.precision_recall(real[: config.n], feats, k=config.k)
+    is_mean, is_std = metrics.inception_score(probs, splits=config.is_splits)
+    row = {"fid": fid, "kid": kid_mean, "kid_std": kid_std, "precision": precision, "recall": recall,
+           "is": is_mean, "is_std": is_std, "n": config.n, "n_real": len(real),
+           "n_pr_real": min(config.n, len(real)), "kid_subsets": config.kid_subsets,
+           "kid_subset_size": min(config.kid_subset_size, config.n, len(real)), "k": config.k,
+           "is_splits": config.is_splits}
+    if config.fid_inf_ns:
+        pool = feats if extra_images is None else torch.cat(
+            [feats, mnist_features(extra_images, classifier=classifier, progress=False)[0]])
+        ns = [m for m in config.fid_inf_ns if m <= len(pool)]
+        if len(ns) >= 2:
+            fit = fid_infinity(pool, real, ns, seed=config.seed)
+            row.update(fid_inf=fit["fid_inf"], fid_inf_ns=(min(ns), max(ns)))
+    return row
+
+
+def leaderboard(entrants: Sequence[Entrant], real_feats: torch.Tensor, config: EvalConfig = EvalConfig(),
+                classifier: MNISTClassifier | None = None,
+                baselines: Sequence[tuple[str, torch.Tensor]] = ()) -> list[dict]:
+    """One row per entrant (and per ``(name, images)`` baseline), sorted by FID (lower is better).
+
+    Each entrant draws ``n`` samples (seeded by ``config.seed``), plus enough for
+    the largest FID∞ sample size if ``config.fid_inf_ns`` is set.
+    """
+    rows = []
+    n_pool = max([config.n, *config.fid_inf_ns])
+    for name, images in baselines:
+        rows.append({"model": name, "lesson": "-", "source": "real data", "steps": None,
+                     **evaluate(images, real_feats, config, classifier)})
+    for e in entrants:
+        images = sample_images(e.generator, n_pool, seed=config.seed)
+        extra = images[config.n:] if n_pool > config.n else None
+        rows.append({"model": e.name, "lesson": e.lesson, "source": e.source, "steps": e.steps,
+                     **evaluate(images, real_feats, config, classifier, extra_images=extra)})
+    return sorted(rows, key=lambda r: r["fid"])
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """The board as a Markdown table, every metric with its sample count."""
+    has_inf = any("fid_inf" in r for r in rows)
+    head = ["#", "model", "lesson", "source", f"FID (N={rows[0]['n']} vs {rows[0]['n_real']})" if rows else "FID"]
+    head += ["FID∞"] if has_inf else []
+    head += ["KID (± std)", "precision", "recall", "IS (± std)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, r in enumerate(rows, 1):
+        source = r["source"] + (f", {r['steps']} steps" if r["steps"] is not None else "")
+        cells = [str(i), r["model"], r["lesson"], source, f"{r['fid']:.2f}"]
+        cells += [f"{r['fid_inf']:.2f}" if "fid_inf" in r else "-"] if has_inf else []
+        cells += [f"{r['kid']:.3g} ± {r['kid_std']:.2g}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+                  f"{r['is']:.2f} ± {r['is_std']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if rows:
+        r = rows[0]
+        lines.append("")
+        spans = sorted({r["fid_inf_ns"] for r in rows if "fid_inf_ns" in r})
+        lines.append(f"Sample counts: FID, KID, precision/recall and IS use N = {r['n']} samples per row "
+                     f"(IS in {r['is_splits']} splits); FID and KID compare with {r['n_real']} real training digits; "
+                     f"KID averages {r['kid_subsets']} subsets of {r['kid_subset_size']}; precision/recall "
+                     f"(k = {r['k']}) compare {r['n']} samples with {r['n_pr_real']} real digits."
+                     + (" FID∞: linear fit in 1/N over N = " + ", ".join(f"{a}…{b}" for a, b in spans) + "."
+                        if spans else ""))
+    return "\n".join(lines)
