@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/01_minimax_theory.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01_minimax_theory.ipynb
 
 # Every test: unit tests, notebook pairing, generated exercises, every lesson
 # under nbval in quick mode, and (tests/test_exercises.py) every solution and
