@@ -139,8 +139,9 @@ def generator_from_state_dict(state: dict[str, torch.Tensor]) -> nn.Module:
             side = math.isqrt(out)
             if side * side != out:
                 raise ValueError(f"the last layer has {out} outputs, not a square single-channel image")
+            batchnorm = any(k.endswith("running_mean") for k in state)  # lesson 2's MLPGenerator(batchnorm=True)
             generator = MLPGenerator(nz=mats[0].shape[1], hidden=[m.shape[0] for m in mats[:-1]],
-                                     out_shape=(1, side, side))
+                                     out_shape=(1, side, side), batchnorm=batchnorm)
         generator.load_state_dict(state)  # strict: any mismatch raises
     except (RuntimeError, ValueError, IndexError) as err:
         first = str(err).strip().splitlines()[0].rstrip(":. ")

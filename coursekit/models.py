@@ -163,16 +163,21 @@ class MLPGenerator(nn.Module):
 
     Hidden layers are Linear + LeakyReLU(0.2); the output goes through tanh
     (images in [-1, 1]) unless ``tanh=False`` (2-D data, unbounded).
+    ``batchnorm=True`` puts BatchNorm1d after every hidden Linear but the first
+    (none right after the noise), as lesson 2's generator does.
     """
 
     def __init__(self, nz: int = 64, hidden: Sequence[int] = (256, 512),
-                 out_shape: Sequence[int] = (1, 28, 28), tanh: bool = True):
+                 out_shape: Sequence[int] = (1, 28, 28), tanh: bool = True, batchnorm: bool = False):
         super().__init__()
         self.nz, self.out_shape = nz, tuple(out_shape)
         widths = [nz, *hidden]
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            layers.append(nn.Linear(a, b))
+            if batchnorm and i > 0:
+                layers.append(nn.BatchNorm1d(b))
+            layers.append(nn.LeakyReLU(0.2))
         layers.append(nn.Linear(widths[-1], math.prod(self.out_shape)))
         if tanh:
             layers.append(nn.Tanh())

@@ -36,7 +36,7 @@ from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
 from coursekit.losses import d_loss_bce, g_loss_nonsaturating
 from coursekit.metrics import fid_from_features
-from coursekit.models import MLPDiscriminator, count_parameters
+from coursekit.models import MLPDiscriminator, MLPGenerator, count_parameters
 from coursekit.plots import draw_image_grid, new_figure, samples_figure
 from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
@@ -85,29 +85,9 @@ samples_figure(images[:64], nrow=8, title="real training digits")
 #   (a sigmoid followed by `BCELoss` overflows).
 
 # %%
-class BNMLPGenerator(nn.Module):
-    """MLP generator z [B, nz] -> images [B, 1, 28, 28]: Linear + (BatchNorm) + LeakyReLU(0.2), tanh output."""
-
-    def __init__(self, nz: int = 100, hidden=(128, 256, 512, 1024), out_shape=(1, 28, 28)):
-        super().__init__()
-        self.nz, self.out_shape = nz, tuple(out_shape)
-        layers, width = [], nz
-        for i, h in enumerate(hidden):
-            layers.append(nn.Linear(width, h))
-            if i > 0:  # no normalisation right after the noise
-                layers.append(nn.BatchNorm1d(h))
-            layers.append(nn.LeakyReLU(0.2))
-            width = h
-        layers += [nn.Linear(width, int(np.prod(out_shape))), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).reshape(len(z), *self.out_shape)  # [B, nz] -> [B, 784] -> [B, 1, 28, 28]
-
-
 def make_models(seed: int = SEED) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(seed)
-    return BNMLPGenerator(nz=NZ), MLPDiscriminator(hidden=(512, 256))
+    return MLPGenerator(nz=NZ, hidden=(128, 256, 512, 1024), batchnorm=True), MLPDiscriminator(hidden=(512, 256))
 
 
 G, D = make_models()
@@ -368,7 +348,7 @@ fig
 # Lesson 8 puts this generator on a leaderboard with the others, so we save the trainer's
 # checkpoint (generator, discriminator, optimisers, history) to `runs/02_mlp_gan.pt` at
 # the repository's root (`runs/` is not committed). Load the generator back with
-# `coursekit.checkpoint.load_models(path, generator=BNMLPGenerator(nz=100))` with the class defined above.
+# `coursekit.checkpoint.load_models(path, generator=MLPGenerator(nz=100, hidden=(128, 256, 512, 1024), batchnorm=True))`.
 
 # %%
 CHECKPOINT = checkpoint_path("02_mlp_gan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one

@@ -34,7 +34,7 @@ from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
 from coursekit.layer_shapes import conv_out, conv_transpose_out, format_trace, trace_shapes
 from coursekit.metrics import fid_from_features
-from coursekit.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, count_parameters, dcgan_init
+from coursekit.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, count_parameters, dcgan_init
 from coursekit.plots import draw_image_grid, new_figure
 from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
@@ -56,29 +56,9 @@ print(f"race: {BUDGET:.0f} s per model, turns of {CHUNK} steps; evaluation on {N
 
 
 # Lesson 2's MLP GAN, raced against the DCGAN in section 5.
-class BNMLPGenerator(nn.Module):
-    """Lesson 2's MLP generator: Linear + BatchNorm (not on the first layer) + LeakyReLU(0.2), tanh output."""
-
-    def __init__(self, nz: int = 100, hidden=(128, 256, 512, 1024), out_shape=(1, 28, 28)):
-        super().__init__()
-        self.nz, self.out_shape = nz, tuple(out_shape)
-        layers, width = [], nz
-        for i, h in enumerate(hidden):
-            layers.append(nn.Linear(width, h))
-            if i > 0:
-                layers.append(nn.BatchNorm1d(h))
-            layers.append(nn.LeakyReLU(0.2))
-            width = h
-        layers += [nn.Linear(width, int(np.prod(out_shape))), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).reshape(len(z), *self.out_shape)  # [B, nz] -> [B, 784] -> [B, 1, 28, 28]
-
-
 def make_mlp() -> tuple[nn.Module, nn.Module]:
     """Lesson 2's MLP GAN, with the same settings."""
-    return BNMLPGenerator(nz=NZ), MLPDiscriminator(hidden=(512, 256))
+    return MLPGenerator(nz=NZ, hidden=(128, 256, 512, 1024), batchnorm=True), MLPDiscriminator(hidden=(512, 256))
 
 
 # %% [markdown]

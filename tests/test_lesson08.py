@@ -118,6 +118,7 @@ from coursekit.train import GANTrainer, TrainConfig  # noqa: E402
 @pytest.mark.parametrize("make", [
     lambda: MLPGenerator(nz=16, hidden=(32, 48)),
     lambda: MLPGenerator(nz=64),
+    lambda: MLPGenerator(nz=100, hidden=(128, 256, 512, 1024), batchnorm=True),  # lesson 2's generator
     lambda: DCGANGenerator(nz=100, ngf=32),
     lambda: DCGANGenerator(nz=20, ngf=8),
     lambda: DCGANGenerator(nz=12, ngf=8, image_shape=(3, 32, 32)),

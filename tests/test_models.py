@@ -218,3 +218,11 @@ def test_minibatch_std_feature():
     # a collapsed batch is visible to a discriminator using it
     d = MLP2DDiscriminator(minibatch_std=True)
     assert d.mbstd(d.features(torch.zeros(16, 2)))[:, -1].max() < 1e-3
+
+
+def test_mlp_generator_batchnorm_skips_the_first_hidden_layer():
+    g = MLPGenerator(nz=8, hidden=(16, 32, 64), batchnorm=True)
+    norms = [m.num_features for m in g.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert norms == [32, 64]  # none right after the noise
+    assert g(torch.randn(4, 8)).shape == (4, 1, 28, 28)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in MLPGenerator(nz=8).modules())
