@@ -16,6 +16,7 @@ reviewed source; ``.ipynb`` files are written from it, keeping their outputs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 from pathlib import Path
@@ -77,6 +78,8 @@ def write_ipynb_from_py(py: Path) -> None:
             if cell.cell_type == "code" and cell.source in outputs:
                 cell.outputs = outputs[cell.source].get("outputs", [])
                 cell.execution_count = outputs[cell.source].get("execution_count")
+    for i, cell in enumerate(nb.cells):  # ids derived from the content: re-syncing changes nothing
+        cell.id = hashlib.sha1(f"{i}\n{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
     nb.metadata.pop("jupytext", None)
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nbformat.write(nb, ipynb)

@@ -35,3 +35,15 @@ def test_no_markdown_heading_swallowed_by_a_code_cell():
             for kind, source in release.cell_sources(py):
                 if kind == "code":
                     assert not re.search(r"^# #{1,4} ", source, re.M), f"{py.name}: a heading inside a code cell"
+
+
+def test_writing_a_notebook_twice_gives_the_same_bytes(tmp_path):
+    """Cell ids come from the content, so a re-sync leaves unchanged notebooks untouched."""
+    import shutil
+
+    py = tmp_path / "01_minimax_theory.py"
+    shutil.copy(release.ROOT / "notebooks" / py.name, py)
+    release.write_ipynb_from_py(py)
+    first = py.with_suffix(".ipynb").read_bytes()
+    release.write_ipynb_from_py(py)
+    assert py.with_suffix(".ipynb").read_bytes() == first
