@@ -49,7 +49,7 @@ torch.set_num_threads(1)
 device = start_lesson(seed=SEED)
 
 NZ = 100  # latent size
-STEPS = quick_or_full(60, 4000)  # generator updates with the trainer
+STEPS = quick_or_full(60, 16000)  # generator updates with the trainer
 BATCH = 64
 N_EVAL = quick_or_full(300, 2000)  # generated samples the classifier reads
 print(f"trainer: {STEPS} steps of batch {BATCH}; evaluation on {N_EVAL} samples")
@@ -162,7 +162,7 @@ fig
 # %%
 G, D = make_models()
 config = TrainConfig(steps=STEPS, batch_size=BATCH, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce",
-                     log_every=quick_or_full(10, 50), snapshot_every=quick_or_full(20, 500), n_snapshot=36,
+                     log_every=quick_or_full(10, 100), snapshot_every=quick_or_full(20, 2000), n_snapshot=36,
                      seed=SEED)
 dash = training_dashboard(min_interval=quick_or_full(30.0, 2.0))
 display(dash)
@@ -362,7 +362,7 @@ print(f"saved {CHECKPOINT} (step {trainer.step}, mode={'quick' if is_quick() els
 # digits' numbers printed in section 4. Two questions matter: does the generator draw
 # all ten digits (the histogram), and how many of its samples would pass for a real digit
 # (the confident share, next to the real held-out digits' share printed in section 4)?
-# After a few thousand steps on a CPU, expect recognisable digits on speckled
+# After the full run's steps (a few minutes on a CPU), expect recognisable digits on speckled
 # backgrounds (look at the grids above): the classifier hesitates on those, and the gap
 # between the generator's confident share and the real digits' measures how far it is.
 # Lesson 4 races a convolutional generator against this one for the same number of

@@ -1,0 +1,157 @@
+"""Time to quality: training seconds until a DCGAN draws ≥ 80 % classifier-confident digits, all ten of them.
+
+Two runs on the same images (the offline MNIST subset, 4,000 training digits):
+
+* **lesson** — lesson 4's DCGAN (``DCGANGenerator``/``DCGANDiscriminator``,
+  ngf = ndf = 32, DCGAN initialisation) trained by ``coursekit.train.GANTrainer``
+  (logits, the dataset held as one tensor), as in the lesson;
+* **chapter** — a DCGAN written the way the chapter this course grew from
+  writes one, as the course specification describes it: a Linear projection to
+  256×7×7 and two ConvTranspose layers in G; four stride-2 3×3 convolutions in
+  D, which end at 2×2 (so the last Linear takes 128·2·2 inputs: the chapter's
+  ``Linear(128, 1)`` crashes), PyTorch's default initialisation, ``nn.Sigmoid``
+  + ``nn.BCELoss``, and a shuffling ``DataLoader`` (``bench_trainer.TextbookLoop``).
+  The chapter's code itself is not in this repository; this is a reconstruction.
+
+Both use Adam 2e-4, β = (0.5, 0.999), batch 64. Every ``--every`` steps, outside
+the timed region, the generator draws ``--n-eval`` samples and the MNIST
+classifier (``coursekit.features``) reads them; the clock stops at the first
+probe where the share with top probability ≥ 0.9 reaches ``--target`` *and*
+every digit is at least ``--min-class`` of the samples. Confidence alone is not
+quality: early in training a collapsed generator that draws one stroke-like
+"1" again and again is 98 % confident. The
+chapter's run is cut at ``--cap`` × the lesson's time: if it has not reached the
+target by then, the printed speed-up is a lower bound (">").
+
+    python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use
+    python bench/bench_time_to_quality.py --max-seconds 60   # a short smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_trainer import TextbookLoop, TrainerLoop
+
+from coursekit.data import load_mnist
+from coursekit.features import load_mnist_classifier, mnist_features
+from coursekit.models import DCGANDiscriminator, DCGANGenerator
+
+
+class ChapterGenerator(nn.Module):
+    """``z [B, 100] -> [B, 1, 28, 28]``: Linear to 256×7×7, then two ConvTranspose layers."""
+
+    def __init__(self, nz: int = 100):
+        super().__init__()
+        self.nz = nz
+        self.project = nn.Sequential(nn.Linear(nz, 256 * 7 * 7), nn.BatchNorm1d(256 * 7 * 7), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.ReLU(),  # [B,256,7,7] -> [B,128,14,14]
+            nn.ConvTranspose2d(128, 1, 4, 2, 1), nn.Tanh(),  # [B,128,14,14] -> [B,1,28,28]
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.project(z).view(-1, 256, 7, 7))
+
+
+class ChapterDiscriminator(nn.Module):
+    """``[B, 1, 28, 28] -> logits [B, 1]``: four stride-2 3×3 convs, 28 → 14 → 7 → 4 → 2."""
+
+    def __init__(self):
+        super().__init__()
+        chans = [1, 32, 64, 128, 128]
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(itertools.pairwise(chans)):
+            layers += [nn.Conv2d(a, b, 3, 2, 1)]  # [B, a, s, s] -> [B, b, ceil(s/2), ceil(s/2)]
+            layers += ([nn.BatchNorm2d(b)] if i else []) + [nn.LeakyReLU(0.2)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(128 * 2 * 2, 1)  # the chapter's Linear(128, 1) assumes 1×1 and crashes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+def probe_quality(G: nn.Module, classifier, n: int, seed: int) -> tuple[float, float]:
+    """Of ``n`` samples of ``G`` (eval mode, fixed z): the share with top class probability ≥ 0.9, and the smallest class share."""
+    was_training = G.training
+    G.eval()
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, G.nz, generator=gen)
+    with torch.no_grad():
+        images = torch.cat([G(z[i:i + 500]) for i in range(0, n, 500)])
+    G.train(was_training)
+    _, probs = mnist_features(images.float().contiguous(), classifier=classifier, progress=False)
+    counts = torch.bincount(probs.argmax(dim=1), minlength=10)
+    return (probs.max(dim=1).values >= 0.9).float().mean().item(), counts.min().item() / n
+
+
+def time_to_target(loop, classifier, target: float, min_class: float, every: int, max_seconds: float, n_eval: int,
+                   seed: int, name: str) -> dict:
+    """Train ``loop`` in chunks of ``every`` steps until the samples meet the targets or time runs out."""
+    spent, trace = 0.0, []
+    while spent < max_seconds:
+        spent += loop.run(every)
+        share, smallest = probe_quality(loop.G, classifier, n_eval, seed)
+        trace.append((loop.step, round(spent, 1), round(share, 3), round(smallest, 3)))
+        print(f"  {name:8s} step {loop.step:6d}  {spent:7.1f} s  confident {share:6.1%}  "
+              f"smallest digit {smallest:5.1%}", flush=True)
+        if share >= target and smallest >= min_class:
+            return {"reached": True, "seconds": spent, "steps": loop.step, "trace": trace}
+    return {"reached": False, "seconds": spent, "steps": loop.step, "trace": trace}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--target", type=float, default=0.8, help="share of samples with confidence >= 0.9")
+    p.add_argument("--min-class", type=float, default=0.025, help="smallest share of any digit (uniform: 0.1)")
+    p.add_argument("--every", type=int, default=100, help="steps between probes")
+    p.add_argument("--n-eval", type=int, default=1000, help="samples per probe")
+    p.add_argument("--max-seconds", type=float, default=900.0, help="training-time limit for the lesson's DCGAN")
+    p.add_argument("--cap", type=float, default=3.0, help="stop the chapter's run at this multiple of the lesson's time")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    if not 0 < args.target <= 1:
+        p.error("--target must be in (0, 1]")
+    torch.set_num_threads(args.threads)
+    print(f"seed={args.seed} | threads={torch.get_num_threads()} | torch={torch.__version__} | device=cpu | "
+          f"target: {args.target:.0%} of {args.n_eval} samples with confidence >= 0.9 and every digit >= "
+          f"{args.min_class:.1%} of them, probed every {args.every} steps")
+    images, _ = load_mnist(train=True, offline=True)
+    classifier = load_mnist_classifier("cpu")
+
+    torch.manual_seed(args.seed)
+    lesson = TrainerLoop(DCGANGenerator(nz=100, ngf=32), DCGANDiscriminator(ndf=32), images,
+                         loss="bce", seed=args.seed)
+    ours = time_to_target(lesson, classifier, args.target, args.min_class, args.every, args.max_seconds, args.n_eval, args.seed,
+                          "lesson")
+    if not ours["reached"]:
+        print(f"the lesson's DCGAN did not reach {args.target:.0%} in {args.max_seconds:.0f} s: no ratio")
+        out = {"lesson": ours, "chapter": None, "speedup": None}
+    else:
+        torch.manual_seed(args.seed)
+        chapter = TextbookLoop(ChapterGenerator(), ChapterDiscriminator(), images)
+        theirs = time_to_target(chapter, classifier, args.target, args.min_class, args.every, args.cap * ours["seconds"],
+                                args.n_eval, args.seed, "chapter")
+        speedup = theirs["seconds"] / ours["seconds"]
+        bound = "" if theirs["reached"] else ">"
+        print(f"lesson : {ours['seconds']:.0f} s ({ours['steps']} steps) to {args.target:.0%} confident")
+        print(f"chapter: {bound}{theirs['seconds']:.0f} s ({theirs['steps']} steps"
+              f"{'' if theirs['reached'] else ', stopped there without reaching the target'})")
+        print(f"time-to-quality speed-up: {bound}{speedup:.2f}x")
+        out = {"lesson": ours, "chapter": theirs, "speedup": speedup, "lower_bound": not theirs["reached"]}
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()
