@@ -19,9 +19,11 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
-from datetime import date
+import time
+from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,31 +31,45 @@ REPORT = ROOT / "docs" / "timings.md"
 RESULTS = ROOT / "docs" / "timings.json"
 
 
+def cell_seconds(cell) -> float:
+    """Wall time of one executed code cell, from the timestamps nbclient records in its metadata."""
+    ex = cell.get("metadata", {}).get("execution", {})
+    start, stop = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+    if not (start and stop):
+        return 0.0
+    return (datetime.fromisoformat(stop.replace("Z", "+00:00"))
+            - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def execute_here(path: Path, save: bool, timeout: int) -> dict:
+    """Run ``path`` in a fresh kernel (this process is its parent); return time, CPU, memory, slowest cells."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    t0, error = time.perf_counter(), None
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception as err:  # noqa: BLE001 -- a failing cell is reported, not raised
+        error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else err}"
+    wall = time.perf_counter() - t0
+    if save and error is None:
+        nbformat.write(nb, path)
+    kids, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    slowest = sorted(((round(cell_seconds(c), 1), i, (c.source.splitlines() or [""])[0][:70]) for i, c in code_cells),
+                     reverse=True)[:3]
+    return {"seconds": wall, "cpu_seconds": kids.ru_utime + kids.ru_stime + me.ru_utime + me.ru_stime,
+            "peak_mib": max(kids.ru_maxrss, me.ru_maxrss) / 1024, "error": error, "slowest_cells": slowest}
+
+
 def run_one(path: Path, quick: bool, save: bool, timeout: int) -> dict:
-    """Execute ``path`` in a child process; return its time, peak memory and status."""
+    """Execute ``path`` in a child process (so that its memory and CPU are its own); return its measurements."""
     env = dict(os.environ, COURSEKIT_QUICK="1" if quick else "0")
     load_before = os.getloadavg()[0]
-    code = (
-        "import json, resource, sys, time, nbformat\n"
-        "from nbclient import NotebookClient\n"
-        "path, save, timeout = sys.argv[1], sys.argv[2] == '1', int(sys.argv[3])\n"
-        "nb = nbformat.read(path, as_version=4)\n"
-        "t0 = time.perf_counter(); error = None\n"
-        "try:\n"
-        "    NotebookClient(nb, timeout=timeout, kernel_name='python3',\n"
-        "                   resources={'metadata': {'path': str(__import__('pathlib').Path(path).parent)}}).execute()\n"
-        "except Exception as err:\n"
-        "    error = f'{type(err).__name__}: {str(err).splitlines()[0] if str(err) else err}'\n"
-        "seconds = time.perf_counter() - t0\n"
-        "if save and error is None:\n"
-        "    nbformat.write(nb, path)\n"
-        "kids, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)\n"
-        "peak = max(kids.ru_maxrss, me.ru_maxrss)\n"
-        "cpu = kids.ru_utime + kids.ru_stime + me.ru_utime + me.ru_stime\n"
-        "print(json.dumps({'seconds': seconds, 'cpu_seconds': cpu, 'peak_mib': peak / 1024, 'error': error}))\n"
-    )
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(path), "1" if save else "0", str(timeout)],
+        [sys.executable, __file__, "--child", str(path), "--timeout", str(timeout)] + ([] if save else ["--no-save"]),
         env=env, capture_output=True, text=True, cwd=ROOT, check=False,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -91,6 +107,10 @@ def write_report(results: dict) -> None:
         cpu = seconds({"seconds": full.get("cpu_seconds")})
         lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | {r['machine']} | "
                      f"{'ok' if not errors else errors[0]} |")
+    lines += ["", "## Slowest cells (full mode)", "", "Cell index in the notebook, seconds, and the cell's first line.", ""]
+    for stem in sorted(results):
+        cells = results[stem]["full"].get("slowest_cells") or []
+        lines.append(f"- **{stem}**: " + "; ".join(f"cell {i}, {t:.0f} s (`{first}`)" for t, i, first in cells))
     REPORT.write_text("\n".join(lines) + "\n")
 
 
@@ -100,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick-too", action="store_true", help="also time each notebook in quick mode")
     parser.add_argument("--no-save", action="store_true", help="time only; leave the notebooks unchanged")
     parser.add_argument("--timeout", type=int, default=900, help="per-cell time limit in seconds")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # internal: run this one notebook here
     args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(execute_here(args.child.resolve(), not args.no_save, args.timeout)))
+        return 0
 
     paths = sorted((ROOT / "notebooks").glob("*.ipynb"))
     if args.only:
