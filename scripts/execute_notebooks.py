@@ -52,7 +52,8 @@ def execute_here(path: Path, save: bool, timeout: int) -> dict:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except Exception as err:  # noqa: BLE001 -- a failing cell is reported, not raised
-        error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else err}"
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        error = f"{type(err).__name__}: {lines[-1] if lines else ''}"[:300]  # the last line names the cause
     wall = time.perf_counter() - t0
     if save and error is None:
         nbformat.write(nb, path)

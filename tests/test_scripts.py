@@ -1,0 +1,118 @@
+"""The timing script (scripts/execute_notebooks.py) and the time-to-quality bench's pieces."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(relative: str, name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str((ROOT / relative).parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+execute = load("scripts/execute_notebooks.py", "execute_notebooks")
+ttq = load("bench/bench_time_to_quality.py", "bench_time_to_quality")
+
+
+def test_cell_seconds_reads_nbclient_timestamps():
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-11-23T10:00:00.250000Z",
+                                  "shell.execute_reply": "2026-11-23T10:01:02.750000Z"}
+    assert execute.cell_seconds(cell) == pytest.approx(62.5)
+    assert execute.cell_seconds(nbformat.v4.new_code_cell("never run")) == 0.0
+
+
+def test_run_one_executes_in_a_fresh_kernel_and_saves_outputs(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os, time\ntime.sleep(0.3)\nprint(os.environ['COURSEKIT_QUICK'])"),
+                nbformat.v4.new_code_cell("print(6 * 7)")]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    out = execute.run_one(path, quick=False, save=True, timeout=60)
+    assert out["error"] is None
+    assert 0.3 < out["seconds"] < 60 and out["cpu_seconds"] > 0 and out["peak_mib"] > 10
+    assert len(out["load"]) == 2
+    t_first, index, first_line = out["slowest_cells"][0]
+    assert (index, first_line) == (0, "import os, time") and t_first >= 0.3
+    saved = nbformat.read(path, as_version=4)
+    assert saved.cells[0].outputs[0]["text"] == "0\n"  # full mode: COURSEKIT_QUICK=0
+    assert saved.cells[1].outputs[0]["text"] == "42\n"
+
+
+def test_run_one_reports_a_failing_cell_and_keeps_the_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_text()
+    out = execute.run_one(path, quick=True, save=True, timeout=60)
+    assert "boom" in out["error"] or "ValueError" in out["error"]
+    assert path.read_text() == before  # an errored run is never saved
+
+
+def test_write_report_lists_every_notebook(tmp_path, monkeypatch):
+    monkeypatch.setattr(execute, "REPORT", tmp_path / "timings.md")
+    full = {"seconds": 125.0, "cpu_seconds": 118.0, "peak_mib": 900.0, "error": None, "load": [1.0, 1.2],
+            "slowest_cells": [[100.0, 7, "trainer.train()"]]}
+    results = {"02_x": {"quick": {"seconds": 30.0, "error": None}, "full": full, "machine": "m"},
+               "01_y": {"quick": None, "full": dict(full, error="CellExecutionError: x"), "machine": "m"}}
+    execute.write_report(results)
+    text = (tmp_path / "timings.md").read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| 0")]
+    assert [r.split("|")[1].strip() for r in rows] == ["01_y", "02_x"]
+    assert "2 min 05 s" in rows[1] and "1 min 58 s" in rows[1] and "0 min 30 s" in rows[1] and "| ok |" in rows[1]
+    assert "CellExecutionError" in rows[0] and "not measured" in rows[0]
+    assert "cell 7, 100 s (`trainer.train()`)" in text
+    json.dumps(results)  # the raw results stay JSON-serialisable
+
+
+def test_chapter_dcgan_shapes_and_the_crash_it_fixes():
+    torch.manual_seed(0)
+    G, D = ttq.ChapterGenerator(), ttq.ChapterDiscriminator()
+    x = G(torch.randn(4, 100))
+    assert x.shape == (4, 1, 28, 28) and x.abs().max() <= 1
+    assert D.features(x).shape == (4, 128, 2, 2)  # four stride-2 3×3 convs: 28 → 14 → 7 → 4 → 2
+    assert D(x).shape == (4, 1)
+    with pytest.raises(RuntimeError):
+        nn.Linear(128, 1)(D.features(x).flatten(1))  # the chapter's head
+
+
+class Replay(nn.Module):
+    """A 'generator' that returns fixed images, to test the probe."""
+
+    nz = 8
+
+    def __init__(self, images: torch.Tensor):
+        super().__init__()
+        self.images = images
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.images[torch.arange(len(z)) % len(self.images)]
+
+
+def test_probe_quality_needs_confidence_and_every_digit():
+    from coursekit.data import load_mnist
+    from coursekit.features import load_mnist_classifier
+
+    images, labels = load_mnist(train=False, offline=True, verbose=False)
+    classifier = load_mnist_classifier("cpu")
+    share, smallest = ttq.probe_quality(Replay(images[:500]), classifier, 500, seed=0)
+    assert share > 0.9 and smallest > 0.03  # real digits: confident, all ten present
+    one_digit = images[labels == 1][:50]
+    share, smallest = ttq.probe_quality(Replay(one_digit), classifier, 500, seed=0)
+    assert share > 0.9 and smallest == 0.0  # confident but collapsed: not quality
