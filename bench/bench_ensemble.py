@@ -18,7 +18,6 @@ ratio tends to 1. That is why three sizes (batch x width) are shown.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import time

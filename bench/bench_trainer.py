@@ -24,14 +24,19 @@ import argparse
 import copy
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit.data import load_mnist
-from coursekit.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from coursekit.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+)
 from coursekit.train import GANTrainer, TrainConfig
 
 BATCH, LR, BETAS = 64, 2e-4, (0.5, 0.999)
@@ -132,7 +137,7 @@ def compare(kind: str, images: torch.Tensor, steps: int, chunks: int, warmup: in
     CPU time (with one thread) is the steadier measure of the work done.
     """
     g, d = make_models(kind, seed)
-    fresh = lambda: (copy.deepcopy(g), copy.deepcopy(d))  # noqa: E731
+    fresh = lambda: (copy.deepcopy(g), copy.deepcopy(d))
     loops = {"textbook": TextbookLoop(*fresh(), images), "trainer": TrainerLoop(*fresh(), images)}
     if kind == "dcgan":
         loops["trainer_channels_last"] = TrainerLoop(*fresh(), images, channels_last=True)
