@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = (f"{date.today().isoformat()}: {os.cpu_count()} cores, {platform.machine()}, Python "
                f"{platform.python_version()}, torch {torch.__version__}, "
-               f"{'CUDA' if torch.cuda.is_available() else 'no GPU'}")
+               f"{'CUDA' if torch.cuda.is_available() else 'no GPU'}"
+               + (", offline MNIST (COURSEKIT_OFFLINE=1)" if os.environ.get("COURSEKIT_OFFLINE") == "1" else ""))
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     rows = []
     for path in paths:
