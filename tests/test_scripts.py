@@ -116,3 +116,10 @@ def test_probe_quality_needs_confidence_and_every_digit():
     one_digit = images[labels == 1][:50]
     share, smallest = ttq.probe_quality(Replay(one_digit), classifier, 500, seed=0)
     assert share > 0.9 and smallest == 0.0  # confident but collapsed: not quality
+
+
+def test_first_reached_needs_both_the_share_and_every_digit():
+    trace = [(100, 5.0, 0.98, 0.0), (200, 10.0, 0.55, 0.03), (300, 15.0, 0.72, 0.01), (400, 20.0, 0.81, 0.04)]
+    assert ttq.first_reached(trace, 0.5, 0.025) == trace[1]  # step 100 is confident but collapsed
+    assert ttq.first_reached(trace, 0.7, 0.025) == trace[3]  # step 300 misses a digit
+    assert ttq.first_reached(trace, 0.9, 0.025) is None
