@@ -186,19 +186,20 @@ def prepare(contender: Contender, data: torch.Tensor, runs_dir: str | Path | Non
         path = runs_dir / name
         if not path.is_file():
             continue
+        shown = Path(runs_dir.name) / name  # printed as e.g. runs/02_mlp_gan.pt, never a machine-specific path
         try:
             generator, step = load_generator(path)
         except (ValueError, RuntimeError, OSError) as err:
-            notes.append(f"{path} not loadable: {err}")
-            print(f"{contender.name:34s} skipping {path}: not loadable ({str(err).splitlines()[0][:160]})")
+            notes.append(f"{shown} not loadable: {err}")
+            print(f"{contender.name:34s} skipping {shown}: not loadable ({str(err).splitlines()[0][:160]})")
             continue
         if train_missing and step is not None and step < contender.config.steps:
-            notes.append(f"{path} has only {step} steps (a quick-mode run?), fewer than the stand-in's "
+            notes.append(f"{shown} has only {step} steps (a quick-mode run?), fewer than the stand-in's "
                          f"{contender.config.steps}")
-            print(f"{contender.name:34s} skipping {path}: only {step} steps (fewer than the stand-in's "
+            print(f"{contender.name:34s} skipping {shown}: only {step} steps (fewer than the stand-in's "
                   f"{contender.config.steps}; rerun its lesson in full mode to use it)")
             continue
-        print(f"{contender.name:34s} loaded from {path} (step {step if step is not None else '?'})")
+        print(f"{contender.name:34s} loaded from {shown} (step {step if step is not None else '?'})")
         return Entrant(contender.name, contender.lesson, generator.to(get_device(device)), "loaded", step, path)
     if not train_missing:
         raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({', '.join(contender.checkpoints)})")

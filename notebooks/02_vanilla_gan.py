@@ -38,7 +38,7 @@ from coursekit.losses import d_loss_bce, g_loss_nonsaturating
 from coursekit.metrics import fid_from_features
 from coursekit.models import MLPDiscriminator, MLPGenerator, count_parameters
 from coursekit.plots import draw_image_grid, new_figure, samples_figure
-from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, start_lesson
+from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, runs_dir, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
 
@@ -353,7 +353,7 @@ fig
 # %%
 CHECKPOINT = checkpoint_path("02_mlp_gan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one
 trainer.save_checkpoint(CHECKPOINT)
-print(f"saved {CHECKPOINT} (step {trainer.step}, mode={'quick' if is_quick() else 'full'})")
+print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {trainer.step}, mode={'quick' if is_quick() else 'full'})")
 
 # %% [markdown]
 # ## What this run measured

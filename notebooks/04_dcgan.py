@@ -36,7 +36,7 @@ from coursekit.layer_shapes import conv_out, conv_transpose_out, format_trace, t
 from coursekit.metrics import fid_from_features
 from coursekit.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, count_parameters, dcgan_init
 from coursekit.plots import draw_image_grid, new_figure
-from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, start_lesson
+from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, runs_dir, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
 
@@ -309,7 +309,7 @@ explorer.figure()
 # %%
 CHECKPOINT = checkpoint_path("04_dcgan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one
 dcgan.save_checkpoint(CHECKPOINT)
-print(f"saved {CHECKPOINT} (step {dcgan.step}, mode={'quick' if is_quick() else 'full'})")
+print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {dcgan.step}, mode={'quick' if is_quick() else 'full'})")
 
 # %%
 d, m = results["DCGAN"], results["MLP GAN"]

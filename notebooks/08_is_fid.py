@@ -655,6 +655,6 @@ print(f"Closing note: mode = {'quick' if is_quick() else 'full'}; this notebook 
 print(f"FID check: largest relative difference to pytorch-fid {worst:.1e}; "
       f"sqrtm vs symmetric at d = {d_time}: {timings['sqrtm']:.2f} s vs {timings['symmetric (eigh)']:.2f} s.")
 for e in entrants:
-    how = f"loaded from {e.path}" if e.source == "loaded" else f"trained here ({e.steps} steps, {e.seconds:.0f} s)"
+    how = f"loaded from {e.path.parent.name}/{e.path.name}" if e.source == "loaded" else f"trained here ({e.steps} steps, {e.seconds:.0f} s)"
     print(f"  {e.name} (lesson {e.lesson}): {how}" + (f"; {e.note}" if e.note else ""))
 print(lb.format_table(board))

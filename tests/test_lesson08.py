@@ -144,7 +144,7 @@ def _tiny_contender(path_name: str, steps: int = 2) -> LB.Contender:
                         lambda: MLPDiscriminator(hidden=(16,)), TrainConfig(steps=steps, batch_size=8, progress=False))
 
 
-def test_prepare_loads_a_trainer_checkpoint_and_trains_when_missing(tmp_path):
+def test_prepare_loads_a_trainer_checkpoint_and_trains_when_missing(tmp_path, capsys):
     torch.manual_seed(0)
     data = torch.rand(64, 1, 28, 28) * 2 - 1
     trainer = GANTrainer(MLPGenerator(nz=8, hidden=(16,)), MLPDiscriminator(hidden=(16,)), data,
@@ -153,6 +153,8 @@ def test_prepare_loads_a_trainer_checkpoint_and_trains_when_missing(tmp_path):
     trainer.save_checkpoint(tmp_path / "02_mine.pt")
     loaded = LB.prepare(_tiny_contender("02_mine.pt"), data, runs_dir=tmp_path)
     assert loaded.source == "loaded" and loaded.steps == 3 and loaded.path == tmp_path / "02_mine.pt"
+    printed = capsys.readouterr().out
+    assert f"loaded from {tmp_path.name}/02_mine.pt" in printed and str(tmp_path.parent) not in printed  # no machine path
     z = torch.randn(5, 8)
     assert torch.equal(loaded.generator(z), trainer.generator.eval()(z))
     torch.save(trainer.generator.state_dict(), tmp_path / "02_plain.pt")  # a plain state dict loads too
