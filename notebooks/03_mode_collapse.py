@@ -221,7 +221,6 @@ for data in ("ring", "grid"):
 # %%
 REMEDIES = [
     Method("PacGAN2", {"pack": 2}),
-    Method("PacGAN4", {"pack": 4}),
     Method("minibatch std", {"minibatch_std": True}),
     Method("WGAN-GP (λ=10)", {"loss": "wgan-gp", "gp_weight": 10.0}),
 ]
@@ -302,7 +301,7 @@ print(f"table compute: {table_wall:.0f} s wall, {table_cpu:.0f} s CPU for {len(r
 #   ours are 3 hidden layers of 64 LeakyReLU units without normalisation, the same
 #   networks for every method.
 # - *Training budget.* We train for the number of steps printed above, with a 10x lower
-#   learning rate in the last quarter, so that five seeds of five methods on two data sets
+#   learning rate in the last quarter, so that five seeds of four methods on two data sets
 #   fit in minutes on a laptop CPU. Short training mainly costs **precision**: a sample
 #   is high quality only within 3 std = 0.06 (ring) or 0.15 (grid) of a mode centre, and a
 #   generator that is still moving spreads mass between the modes, so our % high quality
