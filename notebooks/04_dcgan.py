@@ -282,7 +282,10 @@ fig
 # else runs on it: rerun the race on yours. The convolutional generator's inductive bias
 # is the reason to expect it to use its seconds better: its filters are local and shared
 # across positions, so a stroke learned in one place is drawn everywhere, while the MLP
-# must learn each pixel's relation to every other separately.
+# must learn each pixel's relation to every other separately. Read both metric columns:
+# MNIST-FID compares whole distributions, the confident share only asks whether single
+# samples look like some digit. When they disagree on the winner, the race is close at
+# this budget, and another seed or a longer budget may decide it differently.
 
 # %% [markdown]
 # ## 6. The DCGAN's latent space
