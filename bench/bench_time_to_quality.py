@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--min-class", type=float, default=0.025, help="smallest share of any digit (uniform: 0.1)")
     p.add_argument("--every", type=int, default=100, help="steps between probes")
     p.add_argument("--n-eval", type=int, default=1000, help="samples per probe")
-    p.add_argument("--max-seconds", type=float, default=900.0, help="training-time limit for the lesson's DCGAN")
+    p.add_argument("--max-seconds", type=float, default=600.0, help="training-time limit for the lesson's DCGAN")
     p.add_argument("--cap", type=float, default=3.0,
                    help="the chapter's run stops at this multiple of the lesson's time to its best share")
     p.add_argument("--threads", type=int, default=1)
