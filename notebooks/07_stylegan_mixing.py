@@ -62,6 +62,9 @@ from coursekit.stylegan import (
 
 NOTEBOOK_START = time.perf_counter()
 SEED = 0
+# A small model: on a 2-core CPU one thread is faster than two as soon as anything else
+# runs (two threads then wait for each other; measured 10x slower fine-tuning).
+torch.set_num_threads(1)
 device = start_lesson(seed=SEED)
 FINE_TUNE_STEPS = quick_or_full(0, 150)  # full mode fine-tunes the shipped checkpoint; quick mode only loads it
 N_PAIRS = quick_or_full(32, 1000)  # (A, B) pairs per crossover in the mixing table
