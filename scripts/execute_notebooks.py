@@ -96,8 +96,15 @@ def write_report(results: dict) -> None:
         "kernel or its parent; CPU is the CPU time of both (the lessons use one torch thread). Load is the machine's 1-minute load average before / after the notebook",
         "(above the number of cores: the notebook shared the CPU with other work).",
         "",
-        "| notebook | quick mode | full mode | full mode, CPU | peak memory (full) | load | measured on | status |",
-        "|---|---|---|---|---|---|---|---|",
+    ]
+    machines = sorted({r["machine"] for r in results.values()})
+    one = len(machines) == 1
+    if one:
+        lines += [f"Measured on {machines[0]}.", ""]
+    lines += [
+        "| notebook | quick mode | full mode | full mode, CPU | peak memory (full) | load |"
+        + ("" if one else " measured on |") + " status |",
+        "|---|---|---|---|---|---|" + ("" if one else "---|") + "---|",
     ]
     for stem in sorted(results):
         r = results[stem]
@@ -106,8 +113,8 @@ def write_report(results: dict) -> None:
         peak = f"{full['peak_mib']:.0f} MiB" if full.get("peak_mib") is not None else "-"
         load = " / ".join(f"{x:.1f}" for x in full.get("load", []))
         cpu = seconds({"seconds": full.get("cpu_seconds")})
-        lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | {r['machine']} | "
-                     f"{'ok' if not errors else errors[0]} |")
+        lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | "
+                     + ("" if one else f"{r['machine']} | ") + f"{'ok' if not errors else errors[0]} |")
     lines += ["", "## Slowest cells (full mode)", "", "Cell index in the notebook, seconds, and the cell's first line.", ""]
     for stem in sorted(results):
         cells = results[stem]["full"].get("slowest_cells") or []

@@ -75,6 +75,7 @@ def test_write_report_lists_every_notebook(tmp_path, monkeypatch):
     text = (tmp_path / "timings.md").read_text()
     rows = [ln for ln in text.splitlines() if ln.startswith("| 0")]
     assert [r.split("|")[1].strip() for r in rows] == ["01_y", "02_x"]
+    assert "Measured on m." in text and "measured on |" not in text
     assert "2 min 05 s" in rows[1] and "1 min 58 s" in rows[1] and "0 min 30 s" in rows[1] and "| ok |" in rows[1]
     assert "CellExecutionError" in rows[0] and "not measured" in rows[0]
     assert "cell 7, 100 s (`trainer.train()`)" in text
