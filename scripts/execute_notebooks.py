@@ -79,10 +79,16 @@ def run_one(path: Path, quick: bool, save: bool, timeout: int) -> dict:
     return out
 
 
-def seconds(entry: dict | None) -> str:
-    if not entry or entry.get("seconds") is None:
+def minutes(value: float | None) -> str:
+    """``125.0`` -> ``"2 min 05 s"``; ``None`` (not run, or no result) -> ``"not measured"``."""
+    if value is None:
         return "not measured"
-    return f"{entry['seconds'] // 60:.0f} min {entry['seconds'] % 60:02.0f} s"
+    return f"{value // 60:.0f} min {value % 60:02.0f} s"
+
+
+def seconds(entry: dict | None) -> str:
+    """The wall time of one run's result, or "not measured"."""
+    return minutes(entry.get("seconds") if entry else None)
 
 
 def write_report(results: dict) -> None:
@@ -112,7 +118,7 @@ def write_report(results: dict) -> None:
         errors = [e for e in (full.get("error"), quick and quick.get("error")) if e]
         peak = f"{full['peak_mib']:.0f} MiB" if full.get("peak_mib") is not None else "-"
         load = " / ".join(f"{x:.1f}" for x in full.get("load", []))
-        cpu = seconds({"seconds": full.get("cpu_seconds")})
+        cpu = minutes(full.get("cpu_seconds"))
         lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | "
                      + ("" if one else f"{r['machine']} | ") + f"{'ok' if not errors else errors[0]} |")
     lines += ["", "## Slowest cells (full mode)", "", "Cell index in the notebook, seconds, and the cell's first line.", ""]
