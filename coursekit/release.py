@@ -68,7 +68,12 @@ def exercise_text(solution_py: Path) -> str:
 
 
 def write_ipynb_from_py(py: Path) -> None:
-    """Write ``py``'s paired ``.ipynb``: inputs from the ``.py``, outputs kept where cells match."""
+    """Write ``py``'s paired ``.ipynb``: inputs from the ``.py``, outputs kept where cells match.
+
+    A kept output keeps what an executed notebook stores with it: the cell's
+    execution timestamps, the notebook's saved widget state and its language info (so a widget
+    still renders on a page that shows the notebook without a kernel).
+    """
     nb = jupytext.read(py)
     ipynb = py.with_suffix(".ipynb")
     if ipynb.exists():
@@ -76,8 +81,14 @@ def write_ipynb_from_py(py: Path) -> None:
         outputs = {c.source: c for c in old.cells if c.cell_type == "code"}
         for cell in nb.cells:
             if cell.cell_type == "code" and cell.source in outputs:
-                cell.outputs = outputs[cell.source].get("outputs", [])
-                cell.execution_count = outputs[cell.source].get("execution_count")
+                kept = outputs[cell.source]
+                cell.outputs = kept.get("outputs", [])
+                cell.execution_count = kept.get("execution_count")
+                if "execution" in kept.get("metadata", {}):
+                    cell.metadata["execution"] = kept.metadata["execution"]
+        for key in ("widgets", "language_info"):  # written by the kernel that executed the notebook
+            if key in old.metadata:
+                nb.metadata[key] = old.metadata[key]
     for i, cell in enumerate(nb.cells):  # ids derived from the content: re-syncing changes nothing
         cell.id = hashlib.sha1(f"{i}\n{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
     nb.metadata.pop("jupytext", None)

@@ -313,8 +313,11 @@ print(f"table compute: {table_wall:.0f} s wall, {table_cpu:.0f} s CPU for {len(r
 # % high quality and reverse KL: where % high quality is low, the generators are still
 # spread between the modes rather than sitting on them, and "modes captured" partly counts
 # how many modes a cloud of points happens to touch. While writing this lesson we also
-# trained the grid for 6,000 steps and with 128-unit layers (not rerun here): neither lifted
-# PacGAN2's modes, so the gap to the papers' grid numbers is not only a matter of steps.
+# trained the grid longer (6,000 steps), with a longer low-learning-rate phase, batches of
+# 256, 4 layers of 128 units, lr 1e-3 for both networks, and PacGAN4 (not rerun here;
+# `scripts/sweep_grid.py` reruns them and `docs/mode_collapse_runs.md` keeps its table):
+# none lifted the best remedy above 22 modes or its high-quality share above 14 %, so the
+# gap to the papers' grid numbers is not only a matter of steps.
 # The numbers themselves are this notebook's, from the cells above.
 #
 # ## 7. What to take away (from this run's numbers)

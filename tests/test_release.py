@@ -47,3 +47,29 @@ def test_writing_a_notebook_twice_gives_the_same_bytes(tmp_path):
     first = py.with_suffix(".ipynb").read_bytes()
     release.write_ipynb_from_py(py)
     assert py.with_suffix(".ipynb").read_bytes() == first
+
+
+def test_a_resync_keeps_outputs_timestamps_and_widget_state_of_unchanged_cells(tmp_path):
+    """Editing one cell of an executed notebook must not strip what the other cells' outputs need."""
+    import nbformat
+
+    py = tmp_path / "lesson.py"
+    py.write_text("# %%\nx = 1\n\n# %%\ny = 2\n")
+    release.write_ipynb_from_py(py)
+    ipynb = py.with_suffix(".ipynb")
+    nb = nbformat.read(ipynb, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"out {i}\n")]
+        cell.execution_count = i + 1
+        cell.metadata["execution"] = {"iopub.status.busy": f"2026-01-01T00:00:0{i}Z"}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"m": {}}}}
+    nbformat.write(nb, ipynb)
+
+    py.write_text("# %%\nx = 1\n\n# %%\ny = 3\n")  # the second cell changes
+    release.write_ipynb_from_py(py)
+    new = nbformat.read(ipynb, as_version=4)
+    kept, changed = new.cells
+    assert kept.outputs[0]["text"] == "out 0\n" and kept.execution_count == 1
+    assert kept.metadata["execution"] == {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    assert changed.outputs == [] and changed.execution_count is None and "execution" not in changed.metadata
+    assert new.metadata["widgets"] == nb.metadata["widgets"]

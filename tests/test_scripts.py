@@ -124,3 +124,19 @@ def test_first_reached_needs_both_the_share_and_every_digit():
     assert ttq.first_reached(trace, 0.5, 0.025) == trace[1]  # step 100 is confident but collapsed
     assert ttq.first_reached(trace, 0.7, 0.025) == trace[3]  # step 300 misses a digit
     assert ttq.first_reached(trace, 0.9, 0.025) is None
+
+
+def test_the_grid_sweep_variants_are_valid_and_change_one_thing_each(monkeypatch):
+    """Every variant of scripts/sweep_grid.py builds a config; a run of a tiny variant prints a table row."""
+    import dataclasses
+
+    sweep = load("scripts/sweep_grid.py", "sweep_grid")
+    for name, (changes, final, methods) in sweep.VARIANTS.items():
+        config = dataclasses.replace(sweep.LESSON, **changes)
+        assert 0 < final < 1 and set(methods) <= set(sweep.METHODS), name
+        assert len([f for f in changes if getattr(config, f) != getattr(sweep.LESSON, f)]) == len(changes), name
+    monkeypatch.setattr(sweep, "LESSON", dataclasses.replace(sweep.LESSON, num_models=2, steps=8))
+    rows = []
+    monkeypatch.setattr("builtins.print", lambda *a, **k: rows.append(" ".join(map(str, a))))
+    sweep.main(["--only", "pacgan4"])
+    assert rows[-1].startswith("| pacgan4 | PacGAN4 |") and rows[-1].count("|") == 8
