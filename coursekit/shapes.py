@@ -17,25 +17,39 @@ PALETTE = torch.tensor(
 )
 TEXTURE_PERIOD = 4  # pixels per stripe / checker cell pair; dark half at 45 % brightness
 DARK = 0.45
+# Ranges of the centre (x and y) and of the half-extent, as fractions of the width.
+SMALL = {"centre": (0.3, 0.7), "half_extent": (0.14, 0.26)}  # the default: 2-4 px at 8x8
+LARGE = {"centre": (0.36, 0.64), "half_extent": (0.22, 0.34)}  # 3.5-5.5 px at 8x8: shape is legible there
 
 
-def make_shapes(n: int, size: int = 32, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def make_shapes(
+    n: int,
+    size: int = 32,
+    seed: int = 0,
+    centre: tuple[float, float] = SMALL["centre"],
+    half_extent: tuple[float, float] = SMALL["half_extent"],
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``n`` images ``[n, 3, size, size]`` in [-1, 1] and their attributes.
 
     Attributes (tensors of length ``n``): ``shape`` (index into ``SHAPES``),
-    ``x``, ``y`` (centre, as a fraction of the width, in [0.3, 0.7]), ``size``
-    (half-extent as a fraction of the width, in [0.14, 0.26]), ``colour``
-    (index into ``COLOURS``), ``texture`` (index into ``TEXTURES``). The same
-    ``seed`` gives the same images.
+    ``x``, ``y`` (centre, as a fraction of the width, uniform in ``centre``,
+    [0.3, 0.7] by default), ``size`` (half-extent as a fraction of the width,
+    uniform in ``half_extent``, [0.14, 0.26] by default), ``colour`` (index
+    into ``COLOURS``), ``texture`` (index into ``TEXTURES``). The same ``seed``
+    gives the same attributes, whatever the ranges (``**LARGE`` draws bigger
+    shapes nearer the middle).
     """
     if n < 0 or size < 8:
         raise ValueError(f"need n >= 0 and size >= 8, got n={n}, size={size}")
+    (c0, c1), (s0, s1) = centre, half_extent
+    if not (0 < s0 <= s1 and s1 <= c0 <= c1 and c1 + s1 <= 1):
+        raise ValueError(f"shapes must fit in the image: got centre={centre}, half_extent={half_extent}")
     g = torch.Generator().manual_seed(seed)
     attrs = {
         "shape": torch.randint(len(SHAPES), (n,), generator=g),
-        "x": 0.3 + 0.4 * torch.rand(n, generator=g),
-        "y": 0.3 + 0.4 * torch.rand(n, generator=g),
-        "size": 0.14 + 0.12 * torch.rand(n, generator=g),
+        "x": c0 + (c1 - c0) * torch.rand(n, generator=g),
+        "y": c0 + (c1 - c0) * torch.rand(n, generator=g),
+        "size": s0 + (s1 - s0) * torch.rand(n, generator=g),
         "colour": torch.randint(len(COLOURS), (n,), generator=g),
         "texture": torch.randint(len(TEXTURES), (n,), generator=g),
     }

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from coursekit.data import make_shapes
+from coursekit.shapes import LARGE, SMALL
 from coursekit.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
 from coursekit.runtime import seed_everything
 from coursekit.stylegan import (
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--r1-every", type=int, default=16)
     p.add_argument("--mixing-prob", type=float, default=0.9)
     p.add_argument("--ema-kimg", type=float, default=5.0, help="half-life of G's weight average, in 1000 images")
+    p.add_argument("--shapes", choices=("small", "large"), default="small",
+                   help="size range of the training shapes (coursekit.shapes.SMALL or LARGE)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=50)
@@ -65,9 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def real_batch(step: int, batch: int, seed: int) -> torch.Tensor:
+SHAPE_RANGES = {"small": SMALL, "large": LARGE}
+
+
+def real_batch(step: int, batch: int, seed: int, shapes: str = "small") -> torch.Tensor:
     """The step's batch of real shapes: fixed by (seed, step)."""
-    images, _ = make_shapes(batch, seed=seed * 1_000_003 + step + 1)
+    images, _ = make_shapes(batch, seed=seed * 1_000_003 + step + 1, **SHAPE_RANGES[shapes])
     return images
 
 
@@ -79,7 +85,7 @@ def train(args: argparse.Namespace) -> dict:
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
     start, elapsed, log = 0, 0.0, []
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = "python scripts/train_stylegan.py " + " ".join(shlex.quote(a) for a in args.argv)
     commands = [command]  # every command that contributed steps, in order (a resumed run appends)
     if args.resume and args.state.exists():
         s = torch.load(args.state, map_location="cpu", weights_only=False)
@@ -93,7 +99,7 @@ def train(args: argparse.Namespace) -> dict:
     beta_ema = 0.5 ** (args.batch / (args.ema_kimg * 1000))
     last_r1 = 0.0
     for step in range(start, args.steps):
-        real = real_batch(step, args.batch, args.seed)  # [B, 3, 32, 32]
+        real = real_batch(step, args.batch, args.seed, args.shapes)  # [B, 3, 32, 32]
         # --- discriminator: non-saturating loss, lazy R1 on real images
         z, z2 = torch.randn(args.batch, config.z_dim), torch.randn(args.batch, config.z_dim)
         with torch.no_grad():
@@ -141,8 +147,8 @@ def train(args: argparse.Namespace) -> dict:
                  "rng": torch.get_rng_state(), "commands": commands},
                 args.state,
             )
-            meta = {"seed": args.seed, "steps": step + 1, "batch": args.batch, "train_seconds": round(elapsed, 1),
-                    "command": " ; ".join(commands), "last_log": log[-1:]}
+            meta = {"seed": args.seed, "shapes": args.shapes, "steps": step + 1, "batch": args.batch,
+                    "train_seconds": round(elapsed, 1), "command": " ; ".join(commands), "last_log": log[-1:]}
             save_stylegan(args.out, G_ema, D, meta)
     return {"train_seconds": round(time.perf_counter() - t0, 1), "log": log}
 
@@ -205,6 +211,7 @@ Fractions of mixes whose A, B and mix were all valid.
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # recorded in the checkpoint's command
     torch.set_num_threads(args.threads)
     print(f"seed={args.seed} | steps={args.steps} | batch={args.batch} | out={args.out}")
     if not args.eval_only:

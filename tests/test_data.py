@@ -94,3 +94,18 @@ def test_shape_textures_differ_only_inside_the_shape():
     img = shapes.render_shapes(attrs, 32)
     diff = (img[0] - img[1]).abs().amax(dim=0) > 0
     assert diff.any() and not (diff & ~shapes.shape_masks(attrs, 32)[0]).any()
+
+
+def test_shape_ranges_move_only_position_and_size():
+    small, a = data.make_shapes(500, seed=11)
+    large, b = data.make_shapes(500, seed=11, **shapes.LARGE)
+    for name in ("shape", "colour", "texture"):  # the same seed draws the same discrete attributes
+        assert torch.equal(a[name], b[name])
+    (c0, c1), (s0, s1) = shapes.LARGE["centre"], shapes.LARGE["half_extent"]
+    assert b["x"].min() >= c0 and b["x"].max() <= c1 and b["size"].min() >= s0 and b["size"].max() <= s1
+    lit_small = (small.max(dim=1).values > -1).float().mean()
+    lit_large = (large.max(dim=1).values > -1).float().mean()
+    assert lit_large > 1.5 * lit_small
+    assert (large.max(dim=1).values > -1)[:, [0, -1], :].sum() == 0  # nothing touches the border rows
+    with pytest.raises(ValueError, match="fit in the image"):
+        data.make_shapes(4, centre=(0.2, 0.8), half_extent=(0.3, 0.4))

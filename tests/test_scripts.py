@@ -140,3 +140,23 @@ def test_the_grid_sweep_variants_are_valid_and_change_one_thing_each(monkeypatch
     monkeypatch.setattr("builtins.print", lambda *a, **k: rows.append(" ".join(map(str, a))))
     sweep.main(["--only", "pacgan4"])
     assert rows[-1].startswith("| pacgan4 | PacGAN4 |") and rows[-1].count("|") == 8
+
+
+def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
+    from coursekit.data import make_shapes
+    from coursekit.shapes import LARGE
+    from coursekit.stylegan import load_stylegan
+
+    sg = load("scripts/train_stylegan.py", "train_stylegan")
+    assert torch.equal(sg.real_batch(3, 4, 0, "large"), make_shapes(4, seed=4, **LARGE)[0])
+    assert not torch.equal(sg.real_batch(3, 4, 0, "large"), sg.real_batch(3, 4, 0, "small"))
+    out, state = tmp_path / "g.pt", tmp_path / "state.pt"
+    common = ["--shapes", "large", "--threads", "1", "--batch", "4", "--save-every", "2", "--log-every", "1",
+              "--eval-n", "8", "--out", str(out), "--state", str(state)]
+    assert sg.main(["--steps", "2"] + common) == 0
+    assert sg.main(["--steps", "3", "--resume"] + common) == 0
+    _, _, meta = load_stylegan(out, with_discriminator=True)
+    assert meta["shapes"] == "large" and meta["steps"] == 3 and "--resume" in meta["command"]
+    readme = (tmp_path / "README_stylegan.md").read_text()
+    assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --shapes large")
+    assert "steps completed: 3" in readme and readme.count("\n| ") == 10  # header + crossovers 0..8
