@@ -34,11 +34,12 @@ TEXTURE_LEVEL = 0.2  # relative contrast below which a texture is flat
 POS_TOL, SIZE_TOL = 0.06, 0.04  # agreement tolerances, as fractions of the width (≈ 2 px and 1.3 px at 32×32)
 AREA_FACTOR = torch.tensor([4.0, math.pi, 2.0])  # area = factor · s², per shape
 MIN_AREA, MAX_AREA = 0.02, 0.35  # a valid image's shape covers this fraction of the image
+MAX_AREAS = {"small": MAX_AREA, "large": 0.5}  # per shapes.SMALL / LARGE: their largest square covers 0.27 / 0.46
 COARSE = ("shape", "x", "y", "size")
 FINE = ("colour", "texture")
 
 
-def measure_shapes(images: Tensor) -> dict[str, Tensor]:
+def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tensor]:
     """Measure every attribute of ``images`` ``[n, 3, H, W]`` in [-1, 1].
 
     Returns tensors of length ``n``: ``shape``, ``colour``, ``texture``
@@ -47,7 +48,8 @@ def measure_shapes(images: Tensor) -> dict[str, Tensor]:
     measures ``rgb`` (``[n, 3]``, mean colour scaled to max 1), ``stripes`` and
     ``checker`` (relative contrasts), and ``valid``
     (one plausible shape was found; the other values of an invalid image are
-    meaningless).
+    meaningless; ``max_area`` bounds the shape's area, as a fraction of the
+    image, see ``MAX_AREAS``).
     """
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"expected RGB images [n, 3, H, W] in [-1, 1], got shape {list(images.shape)}")
@@ -89,7 +91,7 @@ def measure_shapes(images: Tensor) -> dict[str, Tensor]:
 
     area_frac = area / (h * w)
     aspect = width / height.clamp(min=1)
-    valid = (area_frac > MIN_AREA) & (area_frac < MAX_AREA) & (fill > 0.35) & (aspect > 0.67) & (aspect < 1.5)
+    valid = (area_frac > MIN_AREA) & (area_frac < max_area) & (fill > 0.35) & (aspect > 0.67) & (aspect < 1.5)
     return {
         "shape": shape,
         "x": cx / w,
@@ -153,14 +155,14 @@ def agree(m1: dict[str, Tensor], m2: dict[str, Tensor], names: tuple[str, ...]) 
     return ok
 
 
-def attribute_accuracy(images: Tensor, attrs: dict[str, Tensor]) -> dict[str, float]:
+def attribute_accuracy(images: Tensor, attrs: dict[str, Tensor], max_area: float = MAX_AREA) -> dict[str, float]:
     """How well :func:`measure_shapes` recovers known attributes (e.g. of ``make_shapes`` images).
 
     Discrete attributes: fraction exactly right; ``x``, ``y``, ``size``:
     fraction within tolerance; also ``coarse``/``fine`` (all of them right),
     ``valid``, and the mean absolute errors ``x_mae``, ``y_mae``, ``size_mae``.
     """
-    m = measure_shapes(images)
+    m = measure_shapes(images, max_area)
     truth = {k: attrs[k] for k in ("shape", "x", "y", "size", "colour", "texture")}
     out = {name: agree(m, truth, (name,)).float().mean().item() for name in COARSE + FINE}
     out["coarse"] = agree(m, truth, COARSE).float().mean().item()
@@ -176,7 +178,8 @@ def attribute_accuracy(images: Tensor, attrs: dict[str, Tensor]) -> dict[str, fl
 
 @torch.no_grad()
 def mixing_table(
-    G, n: int = 500, crossovers=None, seed: int = 0, psi: float = 1.0, noise_mode: str = "const", batch: int = 250
+    G, n: int = 500, crossovers=None, seed: int = 0, psi: float = 1.0, noise_mode: str = "const", batch: int = 250,
+    max_area: float = MAX_AREA,
 ) -> list[dict]:
     """For each crossover, how often the mix of A (layers < c) and B keeps A's coarse and B's fine attributes.
 
@@ -199,7 +202,7 @@ def mixing_table(
         for i in range(0, n, batch):
             ws = ws_fn(G.mapping(z_a[i:i + batch].to(device)), G.mapping(z_b[i:i + batch].to(device)))
             parts.append(G.synthesis(G.truncate(ws, psi), noise_mode).cpu())
-        return measure_shapes(torch.cat(parts))
+        return measure_shapes(torch.cat(parts), max_area)
 
     m_a = render(lambda wa, wb: G.broadcast(wa))
     m_b = render(lambda wa, wb: G.broadcast(wb))
@@ -230,12 +233,14 @@ def mixing_table(
 
 
 @torch.no_grad()
-def sample_report(G, n: int = 500, psi: float = 1.0, noise_mode: str = "random", batch: int = 250) -> dict:
+def sample_report(
+    G, n: int = 500, psi: float = 1.0, noise_mode: str = "random", batch: int = 250, max_area: float = MAX_AREA
+) -> dict:
     """Validity and attribute spread of ``n`` samples of ``G``: ``valid`` fraction and the histograms of the valid ones."""
     device = next(G.parameters()).device
     images = torch.cat([G(torch.randn(min(batch, n - i), G.z_dim, device=device), psi, noise_mode).cpu()
                         for i in range(0, n, batch)])
-    m = measure_shapes(images)
+    m = measure_shapes(images, max_area)
     v = m["valid"]
     out = {"n": n, "valid": v.float().mean().item()}
     for name, labels in (("shape", SHAPES), ("colour", COLOURS), ("texture", TEXTURES)):

@@ -155,12 +155,13 @@ def train(args: argparse.Namespace) -> dict:
 
 def evaluate(path: Path, n: int, seed: int) -> dict:
     """Measure the checkpoint: validity, attribute spread, and the style-mixing table."""
-    from coursekit.shape_attributes import mixing_table, sample_report
+    from coursekit.shape_attributes import MAX_AREAS, mixing_table, sample_report
 
-    G = load_stylegan(path)
+    G, _, meta = load_stylegan(path, with_discriminator=True)
+    max_area = MAX_AREAS[meta.get("shapes", "small")]  # the validity bound of the data it was trained on
     torch.manual_seed(seed)
-    report = {"samples": sample_report(G, n)}
-    report["mixing"] = mixing_table(G, n, crossovers=range(G.num_ws + 1), seed=seed)
+    report = {"samples": sample_report(G, n, max_area=max_area)}
+    report["mixing"] = mixing_table(G, n, crossovers=range(G.num_ws + 1), seed=seed, max_area=max_area)
     return report
 
 
@@ -170,10 +171,10 @@ def write_readme(path: Path, meta: dict, report: dict) -> None:
         f"| {r['fine_from_a']:.3f} | {r['valid']:.3f} |"
         for r in report["mixing"]
     )
-    text = f"""# `stylegan_shapes.pt`: the small StyleGAN of lesson 7
+    text = f"""# `{path.name}`: {"the small StyleGAN of lesson 7" if path.name == WEIGHTS.name else "a small StyleGAN"}
 
 Trained by `scripts/train_stylegan.py` on `coursekit.data.make_shapes` (32×32,
-a fresh seeded batch every step). Contents: the config, `G` (the exponential
+{meta.get('shapes', 'small')} shapes, a fresh seeded batch every step). Contents: the config, `G` (the exponential
 moving average of the generator's weights, with its running w̄), `D` (the
 discriminator, for fine-tuning) and `meta`.
 
@@ -185,8 +186,7 @@ discriminator, for fine-tuning) and `meta`.
 - R1 weight γ: the script's default is the paper's 10; a command with `--r1-gamma` overrides it from the
   step it resumed at. R1 sums the squared gradient over all pixels, so at 32×32 the paper's γ (set for
   1024×1024) is a much stronger constraint (StyleGAN2-ADA's rule of thumb γ ≈ 0.0002·res²/batch gives
-  ≈ 0.006 here). The shipped run used γ = 10 for its first 500 steps, when the samples were still
-  blurred blobs, and γ = 0.1 after that (a judgement call under a time budget, not a controlled comparison).
+  ≈ 0.006 here). The command(s) above give the γ of each stretch of the run.
 - last log: `{json.dumps(meta.get('last_log'))}`
 
 ## Measured (by `coursekit.shape_attributes`, {report['samples']['n']} samples, ψ = 1, random noise)

@@ -4,7 +4,7 @@ import torch
 
 from coursekit import shape_attributes as sa
 from coursekit.data import make_shapes
-from coursekit.shapes import render_shapes
+from coursekit.shapes import LARGE, render_shapes
 from coursekit.stylegan import WEIGHTS, StyleGenerator, load_stylegan
 
 
@@ -15,6 +15,14 @@ def test_accuracy_per_attribute_on_real_images():
     for name in ("shape", "x", "y", "size", "colour", "texture", "valid"):
         assert acc[name] >= 0.995, (name, acc[name])
     assert acc["x_mae"] < 0.01 and acc["y_mae"] < 0.01 and acc["size_mae"] < 0.01
+
+
+def test_accuracy_on_large_shapes_needs_their_area_bound():
+    images, attrs = make_shapes(1000, seed=77, **LARGE)
+    acc = sa.attribute_accuracy(images, attrs, max_area=sa.MAX_AREAS["large"])
+    for name in ("shape", "x", "y", "size", "colour", "texture", "valid"):
+        assert acc[name] >= 0.995, (name, acc[name])
+    assert sa.attribute_accuracy(images, attrs)["valid"] < 0.9  # the small shapes' bound rejects the largest ones
 
 
 def test_accuracy_survives_mild_pixel_noise():
