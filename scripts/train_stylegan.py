@@ -182,7 +182,7 @@ discriminator, for fine-tuning) and `meta`.
   `{meta.get('command')}`
 - seed: {meta.get('seed')}; steps completed: {meta.get('steps')} (the run saves every `--save-every`
   steps, so it can be stopped early and resumed with `--resume`); batch: {meta.get('batch')}
-- training time: {meta.get('train_seconds')} s on a shared 2-core CPU (measured under load)
+- training time: {meta.get('train_seconds')} s wall clock on a 2-core CPU, which may have been shared with other jobs
 - R1 weight γ: the script's default is the paper's 10; a command with `--r1-gamma` overrides it from the
   step it resumed at. R1 sums the squared gradient over all pixels, so at 32×32 the paper's γ (set for
   1024×1024) is a much stronger constraint (StyleGAN2-ADA's rule of thumb γ ≈ 0.0002·res²/batch gives
