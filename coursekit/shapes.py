@@ -20,6 +20,7 @@ DARK = 0.45
 # Ranges of the centre (x and y) and of the half-extent, as fractions of the width.
 SMALL = {"centre": (0.3, 0.7), "half_extent": (0.14, 0.26)}  # the default: 2-4 px at 8x8
 LARGE = {"centre": (0.36, 0.64), "half_extent": (0.22, 0.34)}  # 3.5-5.5 px at 8x8: shape is legible there
+RANGES = {"small": SMALL, "large": LARGE}
 
 
 def make_shapes(
@@ -36,8 +37,8 @@ def make_shapes(
     [0.3, 0.7] by default), ``size`` (half-extent as a fraction of the width,
     uniform in ``half_extent``, [0.14, 0.26] by default), ``colour`` (index
     into ``COLOURS``), ``texture`` (index into ``TEXTURES``). The same ``seed``
-    gives the same attributes, whatever the ranges (``**LARGE`` draws bigger
-    shapes nearer the middle).
+    gives the same images; with other ranges (``**LARGE``: bigger shapes nearer
+    the middle) it gives the same shapes, colours and textures.
     """
     if n < 0 or size < 8:
         raise ValueError(f"need n >= 0 and size >= 8, got n={n}, size={size}")

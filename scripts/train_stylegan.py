@@ -31,9 +31,9 @@ from pathlib import Path
 import torch
 
 from coursekit.data import make_shapes
-from coursekit.shapes import LARGE, SMALL
 from coursekit.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
 from coursekit.runtime import seed_everything
+from coursekit.shapes import RANGES
 from coursekit.stylegan import (
     WEIGHTS,
     StyleDiscriminator,
@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--r1-every", type=int, default=16)
     p.add_argument("--mixing-prob", type=float, default=0.9)
     p.add_argument("--ema-kimg", type=float, default=5.0, help="half-life of G's weight average, in 1000 images")
-    p.add_argument("--shapes", choices=("small", "large"), default="small",
+    p.add_argument("--shapes", choices=tuple(RANGES), default="small",
                    help="size range of the training shapes (coursekit.shapes.SMALL or LARGE)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -68,12 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-SHAPE_RANGES = {"small": SMALL, "large": LARGE}
-
-
 def real_batch(step: int, batch: int, seed: int, shapes: str = "small") -> torch.Tensor:
     """The step's batch of real shapes: fixed by (seed, step)."""
-    images, _ = make_shapes(batch, seed=seed * 1_000_003 + step + 1, **SHAPE_RANGES[shapes])
+    images, _ = make_shapes(batch, seed=seed * 1_000_003 + step + 1, **RANGES[shapes])
     return images
 
 

@@ -4,7 +4,7 @@ import torch
 
 from coursekit import shape_attributes as sa
 from coursekit.data import make_shapes
-from coursekit.shapes import LARGE, render_shapes
+from coursekit.shapes import LARGE, RANGES, render_shapes
 from coursekit.stylegan import WEIGHTS, StyleGenerator, load_stylegan
 
 
@@ -23,6 +23,7 @@ def test_accuracy_on_large_shapes_needs_their_area_bound():
     for name in ("shape", "x", "y", "size", "colour", "texture", "valid"):
         assert acc[name] >= 0.995, (name, acc[name])
     assert sa.attribute_accuracy(images, attrs)["valid"] < 0.9  # the small shapes' bound rejects the largest ones
+    assert set(sa.MAX_AREAS) == set(RANGES)  # one bound per data range
 
 
 def test_accuracy_survives_mild_pixel_noise():
