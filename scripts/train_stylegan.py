@@ -150,12 +150,12 @@ def train(args: argparse.Namespace) -> dict:
     return {"train_seconds": round(time.perf_counter() - t0, 1), "log": log}
 
 
-def evaluate(path: Path, n: int, seed: int) -> dict:
-    """Measure the checkpoint: validity, attribute spread, and the style-mixing table."""
+def evaluate(path: Path, n: int, seed: int, shapes: str = "small") -> dict:
+    """Measure the checkpoint (trained on ``shapes``): validity, attribute spread, and the style-mixing table."""
     from coursekit.shape_attributes import MAX_AREAS, mixing_table, sample_report
 
-    G, _, meta = load_stylegan(path, with_discriminator=True)
-    max_area = MAX_AREAS[meta.get("shapes", "small")]  # the validity bound of the data it was trained on
+    G = load_stylegan(path)
+    max_area = MAX_AREAS[shapes]  # the validity bound of the data it was trained on
     torch.manual_seed(seed)
     report = {"samples": sample_report(G, n, max_area=max_area)}
     report["mixing"] = mixing_table(G, n, crossovers=range(G.num_ws + 1), seed=seed, max_area=max_area)
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.eval_only:
         train(args)
     meta = torch.load(args.out, map_location="cpu", weights_only=True)["meta"]
-    report = evaluate(args.out, args.eval_n, args.seed)
+    report = evaluate(args.out, args.eval_n, args.seed, meta.get("shapes", "small"))
     print(json.dumps(report, indent=1))
     write_readme(args.out, meta, report)
     print(f"wrote {args.out} and {args.out.with_name('README_stylegan.md')}")
