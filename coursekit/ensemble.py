@@ -52,7 +52,8 @@ class EnsembleConfig:
     ``loss``: ``"bce"`` (D: Goodfellow et al. 2014, Eq. 1 on logits; G: the
     non-saturating loss) or ``"wgan-gp"`` (Gulrajani et al. 2017, Eq. 3, with
     ``gp_weight`` = λ). ``n_critic`` D updates per G update. ``pack`` = m of
-    PacGAN; ``minibatch_std`` appends Karras et al.'s std feature in D.
+    PacGAN; ``minibatch_std`` appends Karras et al.'s std feature in D;
+    ``g_batchnorm`` puts BatchNorm (batch statistics) in G's hidden layers.
     Snapshots of ``snapshot_samples`` samples per model (fixed noise) are taken
     at step 0, every ``snapshot_every`` steps (0: never in between) and at the end.
     ``data`` is ``"ring"`` (8 Gaussians, radius 2, std 0.02) or ``"grid"``
@@ -71,6 +72,7 @@ class EnsembleConfig:
     n_critic: int = 1
     pack: int = 1
     minibatch_std: bool = False
+    g_batchnorm: bool = False
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
@@ -132,7 +134,7 @@ def make_member(config: EnsembleConfig, k: int) -> tuple[nn.Module, nn.Module, t
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed + k)
-        g = MLP2DGenerator(nz=config.nz, width=config.width, depth=config.depth)
+        g = MLP2DGenerator(nz=config.nz, width=config.width, depth=config.depth, batchnorm=config.g_batchnorm)
         d = MLP2DDiscriminator(width=config.width, depth=config.depth, pack=config.pack,
                                minibatch_std=config.minibatch_std)
         rng = torch.Generator()
