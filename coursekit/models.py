@@ -21,6 +21,7 @@ discriminators return raw logits and critics raw scores, both of shape ``[B]``
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Sequence
 
@@ -164,26 +165,19 @@ class MLPGenerator(nn.Module):
     Hidden layers are Linear + LeakyReLU(0.2); the output goes through tanh
     (images in [-1, 1]) unless ``tanh=False`` (2-D data, unbounded).
     ``batchnorm=True`` puts BatchNorm1d after every hidden Linear but the first
-    (none right after the noise), as lesson 2's generator does. With
-    ``running_stats=False`` the BatchNorms keep no running averages: they always
-    normalise with the batch's own statistics, in eval mode too (and they hold
-    no buffers, which lets ``torch.func.vmap`` run K of them at once).
-    ``bias_before_norm=False`` drops the bias of each Linear that a BatchNorm
-    follows: the BatchNorm subtracts the batch mean, so that bias has no effect.
+    (none right after the noise), as lesson 2's generator does.
     """
 
     def __init__(self, nz: int = 64, hidden: Sequence[int] = (256, 512),
-                 out_shape: Sequence[int] = (1, 28, 28), tanh: bool = True, batchnorm: bool = False,
-                 running_stats: bool = True, bias_before_norm: bool = True):
+                 out_shape: Sequence[int] = (1, 28, 28), tanh: bool = True, batchnorm: bool = False):
         super().__init__()
         self.nz, self.out_shape = nz, tuple(out_shape)
         widths = [nz, *hidden]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            normed = batchnorm and i > 0
-            layers.append(nn.Linear(a, b, bias=bias_before_norm or not normed))
-            if normed:
-                layers.append(nn.BatchNorm1d(b, track_running_stats=running_stats))
+            layers.append(nn.Linear(a, b))
+            if batchnorm and i > 0:
+                layers.append(nn.BatchNorm1d(b))
             layers.append(nn.LeakyReLU(0.2))
         layers.append(nn.Linear(widths[-1], math.prod(self.out_shape)))
         if tanh:
@@ -228,19 +222,34 @@ class MLPDiscriminator(nn.Module):
         return self.head(h).squeeze(1)           # [B/m]
 
 
-class MLP2DGenerator(MLPGenerator):
+class MLP2DGenerator(nn.Module):
     """Small generator for 2-D mixtures: ``z [B, nz] -> [B, 2]``, ``depth`` hidden layers of ``width``, no tanh.
 
-    ``batchnorm=True``: BatchNorm1d on the batch's own statistics after every hidden
-    Linear but the first (see :class:`MLPGenerator`), so each sample depends on the
-    rest of its batch; Radford et al. 2016 (Sec. 3) credit BatchNorm in G with
-    "preventing the generator from collapsing all samples to a single point".
+    Hidden layers are Linear + LeakyReLU(0.2), as in :class:`MLPGenerator`. With
+    ``batchnorm=True`` they are PacGAN's generator layers (Lin et al. 2018, Sec. 5):
+    Linear without bias, BatchNorm1d, ReLU. The BatchNorms use the batch's own
+    statistics, in eval mode too, and keep no buffers (so ``torch.func.vmap`` can
+    run K of them); each sample then depends on the rest of its batch. Radford et
+    al. 2016 (Sec. 3) credit BatchNorm in G with "preventing the generator from
+    collapsing all samples to a single point".
     """
 
     def __init__(self, nz: int = 2, width: int = 128, depth: int = 3, out_features: int = 2,
                  batchnorm: bool = False):
-        super().__init__(nz=nz, hidden=(width,) * depth, out_shape=(out_features,), tanh=False,
-                         batchnorm=batchnorm, running_stats=False, bias_before_norm=False)
+        super().__init__()
+        self.nz, self.out_shape = nz, (out_features,)
+        widths = [nz] + [width] * depth
+        layers: list[nn.Module] = []
+        for a, b in itertools.pairwise(widths):
+            if batchnorm:  # the bias would be cancelled by BatchNorm's mean
+                layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b, track_running_stats=False), nn.ReLU()]
+            else:
+                layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        layers.append(nn.Linear(widths[-1], out_features))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)  # [B, nz] -> [B, out_features]
 
 
 class MLP2DDiscriminator(MLPDiscriminator):

@@ -104,12 +104,16 @@ def write_report(results: dict) -> None:
         "",
     ]
     machines = sorted({r["machine"] for r in results.values()})
+    setups = {m.split(": ", 1)[-1] for m in machines}  # a machine string is "date: setup"
     one = len(machines) == 1
+    same_setup = not one and len(setups) == 1  # several dates, one setup: the setup once, dates per row
     if one:
         lines += [f"Measured on {machines[0]}.", ""]
+    elif same_setup:
+        lines += [f"Measured on {next(iter(setups))}, on the dates in the table.", ""]
     lines += [
         "| notebook | quick mode | full mode | full mode, CPU | peak memory (full) | load |"
-        + ("" if one else " measured on |") + " status |",
+        + ("" if one else " date |" if same_setup else " measured on |") + " status |",
         "|---|---|---|---|---|---|" + ("" if one else "---|") + "---|",
     ]
     for stem in sorted(results):
@@ -120,7 +124,8 @@ def write_report(results: dict) -> None:
         load = " / ".join(f"{x:.1f}" for x in full.get("load", []))
         cpu = minutes(full.get("cpu_seconds"))
         lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | "
-                     + ("" if one else f"{r['machine']} | ") + f"{'ok' if not errors else errors[0]} |")
+                     + ("" if one else f"{r['machine'].split(': ', 1)[0] if same_setup else r['machine']} | ")
+                     + f"{'ok' if not errors else errors[0]} |")
     lines += ["", "## Slowest cells (full mode)", "", "Cell index in the notebook, seconds, and the cell's first line.", ""]
     for stem in sorted(results):
         cells = results[stem]["full"].get("slowest_cells") or []

@@ -8,7 +8,7 @@ modes, % high quality and reverse KL are measured as in the lesson
 (2,500 samples per seed, high quality = within 3 std of a mode).
 ``docs/mode_collapse_runs.md`` keeps the table this script printed.
 
-    python scripts/sweep_grid.py                      # every variant (about 15 minutes on one core)
+    python scripts/sweep_grid.py                      # every variant (about an hour on one core)
     python scripts/sweep_grid.py --only lesson batch-256
 """
 from __future__ import annotations
@@ -28,16 +28,22 @@ METHODS = {
     "pacgan2": Method("PacGAN2", {"pack": 2}),
     "pacgan4": Method("PacGAN4", {"pack": 4}),
     "mbstd": Method("minibatch std", {"minibatch_std": True}),
+    "bn-g": Method("BatchNorm + ReLU in G", {"g_batchnorm": True}),
 }
 # name -> (changes to LESSON, share of the steps at lr × 0.1, methods)
 VARIANTS: dict[str, tuple[dict, float, tuple[str, ...]]] = {
     "lesson": ({}, 0.25, ("vanilla", "pacgan2")),
     "steps-6000": ({"steps": 6000}, 0.25, ("vanilla", "pacgan2")),
+    "steps-16000": ({"steps": 16000}, 0.25, ("vanilla", "pacgan2")),
+    "steps-40000": ({"steps": 40000}, 0.25, ("vanilla", "pacgan2")),
     "final-half": ({}, 0.5, ("vanilla", "pacgan2")),
     "batch-256": ({"batch_size": 256}, 0.25, ("vanilla", "pacgan2")),
     "width-128-depth-4": ({"width": 128, "depth": 4}, 0.25, ("vanilla", "pacgan2")),
+    "width-400-depth-4": ({"width": 400, "depth": 4}, 0.25, ("vanilla", "pacgan2")),
     "lr-1e-3-both": ({"lr_g": 1e-3, "lr_d": 1e-3}, 0.25, ("vanilla", "pacgan2")),
     "pacgan4": ({}, 0.25, ("pacgan4",)),
+    "bn-g": ({}, 0.25, ("bn-g",)),
+    "bn-g-steps-16000": ({"steps": 16000}, 0.25, ("bn-g",)),
 }
 
 

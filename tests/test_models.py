@@ -228,16 +228,17 @@ def test_mlp_generator_batchnorm_skips_the_first_hidden_layer():
     assert not any(isinstance(m, nn.BatchNorm1d) for m in MLPGenerator(nz=8).modules())
 
 
-def test_2d_generator_batchnorm_uses_the_batch_statistics_in_eval_mode_too():
+def test_2d_generator_batchnorm_is_pacgans_layer_on_the_batch_statistics_in_eval_mode_too():
     torch.manual_seed(0)
     g = MLP2DGenerator(nz=2, width=16, depth=3, batchnorm=True).eval()
-    assert [m.num_features for m in g.modules() if isinstance(m, nn.BatchNorm1d)] == [16, 16]
+    assert [type(m).__name__ for m in g.net] == ["Linear", "BatchNorm1d", "ReLU"] * 3 + ["Linear"]
+    assert [m.bias is None for m in g.net if isinstance(m, nn.Linear)] == [True, True, True, False]
     assert list(g.buffers()) == []  # nothing for vmap to carry
-    assert [m.bias is None for m in g.modules() if isinstance(m, nn.Linear)] == [False, True, True, False]
     z = torch.randn(32, 2)
     alone, together = g(z[:8]), g(z)[:8]
     assert not torch.allclose(alone, together, atol=1e-4)  # a sample depends on its batch
-    h = g.net[:3](z)  # Linear, LeakyReLU, Linear: the first normalised pre-activations
-    ref = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)
-    assert torch.allclose(g.net[3](h), ref, atol=1e-5)
-    assert not any(isinstance(m, nn.BatchNorm1d) for m in MLP2DGenerator(nz=2, width=16).modules())
+    h = g.net[0](z)
+    ref = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)  # BatchNorm's affine starts at (1, 0)
+    assert torch.allclose(g.net[1](h), ref, atol=1e-5)
+    plain = MLP2DGenerator(nz=2, width=16)
+    assert [type(m).__name__ for m in plain.net] == ["Linear", "LeakyReLU"] * 3 + ["Linear"]

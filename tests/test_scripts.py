@@ -80,6 +80,17 @@ def test_write_report_lists_every_notebook(tmp_path, monkeypatch):
     assert "CellExecutionError" in rows[0] and "not measured" in rows[0]
     assert "cell 7, 100 s (`trainer.train()`)" in text
     json.dumps(results)  # the raw results stay JSON-serialisable
+    # one setup on two dates: the setup said once, a date per row; two setups: each row says its own
+    results["01_y"]["machine"], results["02_x"]["machine"] = "2026-01-01: 2 cores", "2026-01-02: 2 cores"
+    execute.write_report(results)
+    text = (tmp_path / "timings.md").read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| 0")]
+    assert "Measured on 2 cores, on the dates in the table." in text and "| date |" in text
+    assert "| 2026-01-01 |" in rows[0] and "| 2026-01-02 |" in rows[1]
+    results["02_x"]["machine"] = "2026-01-02: 8 cores"
+    execute.write_report(results)
+    text = (tmp_path / "timings.md").read_text()
+    assert "measured on |" in text and "| 2026-01-02: 8 cores |" in text and "Measured on" not in text
 
 
 def test_chapter_dcgan_shapes_and_the_crash_it_fixes():
