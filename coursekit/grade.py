@@ -29,16 +29,12 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
-import csv
 import difflib
-import json
-import math
 import multiprocessing
 import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +43,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
+
+from coursekit.grade_report import table, write_csv, write_json
+from coursekit.grade_session import Kernel
 
 ROOT = Path(__file__).resolve().parent.parent  # the course: exercises/ lives here
 PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)  # the folder that holds coursekit/
@@ -224,131 +223,6 @@ def definitions_only(source: str) -> str:
     return "\n\n".join(ast.unparse(node) for node in keep)
 
 
-# ------------------------------------------------------------- the kernel
-
-
-def _kernel_classes():
-    """A kernel manager whose kernel is this Python (like nbval's ``--nbval-current-env``)."""
-    import ipykernel.kernelspec
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-
-    name = "coursekit-current-env"
-
-    class CurrentEnvSpecs(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            if kernel_name != name:
-                return super().get_kernel_spec(kernel_name)
-            spec = ipykernel.kernelspec.get_kernel_dict()
-            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, argv=spec["argv"],
-                              display_name=spec["display_name"], language="python")
-
-    class CappedClient(NotebookClient):
-        """An nbclient that keeps at most ``limit`` characters of output per cell and picks out result lines."""
-
-        def setup(self, limit: int, marker: str, results: dict) -> None:
-            self.limit, self.marker, self.results, self.used = limit, marker, results, {}
-
-        def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
-            content = msg["content"]
-            if msg["msg_type"] == "stream" and self.marker in content.get("text", ""):
-                for line in content["text"].splitlines():
-                    if self.marker in line:
-                        try:
-                            result = json.loads(line.split(self.marker, 1)[1])
-                            self.results.setdefault(str(result["key"]), result)
-                        except (ValueError, KeyError, TypeError):  # mangled: the exercise reports "no result"
-                            pass
-                return None
-            if msg["msg_type"] == "error":  # always kept, shortened
-                msg = {**msg, "content": {**content, "traceback": content.get("traceback", [])[-20:]}}
-                return super().output(outs, msg, display_id, cell_index)
-            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
-            used = self.used.get(cell_index, 0)
-            self.used[cell_index] = used + size
-            if used + size <= self.limit:
-                return super().output(outs, msg, display_id, cell_index)
-            if used < self.limit and msg["msg_type"] == "stream":  # keep the head of the text
-                msg = {**msg, "content": {**content, "text": content["text"][: self.limit - used]}}
-                super().output(outs, msg, display_id, cell_index)
-            if used <= self.limit:
-                note = f"\n[coursekit.grade: output beyond {self.limit:,} characters not kept]\n"
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
-            return None
-
-    return name, CurrentEnvSpecs, AsyncKernelManager, CappedClient
-
-
-class Kernel:
-    """One learner kernel at a time on the working notebook; restartable."""
-
-    def __init__(self, nb: nbformat.NotebookNode, cwd: str, env: dict, options: Options, marker: str) -> None:
-        self.nb, self.cwd, self.env, self.options, self.marker = nb, cwd, env, options, marker
-        self.results: dict[str, dict] = {}
-        self.km = self.client = None
-
-    async def start(self) -> None:
-        name, specs, manager, client = _kernel_classes()
-        self.km = manager(kernel_name=name, kernel_spec_manager=specs())
-        await self.km.start_kernel(cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        self.client = client(self.nb, km=self.km, allow_errors=True, iopub_timeout=30, startup_timeout=60)
-        self.client.setup(self.options.output_limit, self.marker, self.results)
-        await self.client.async_start_new_kernel_client()
-
-    async def stop(self) -> None:
-        if self.km is None:
-            return
-        try:
-            if self.client is not None and self.client.kc is not None:
-                self.client.kc.stop_channels()
-            await self.km.shutdown_kernel(now=True)
-        except Exception:  # already dead: nothing to stop
-            pass
-        finally:
-            self.km = self.client = None
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
-
-    async def run(self, index: int, timeout: float) -> str:
-        """Execute cell ``index``: "ok", "error", "timeout", "stuck" (ignored the interrupt) or "died"."""
-        from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-        cell = self.nb.cells[index]
-        self.client.timeout = max(1, math.ceil(timeout))
-        try:
-            await self.client.async_execute_cell(cell, index)
-        except DeadKernelError:
-            return "died"
-        except CellTimeoutError:
-            return await self._interrupt(cell, timeout)
-        return "error" if any(o.get("output_type") == "error" for o in cell.outputs) else "ok"
-
-    async def _interrupt(self, cell: nbformat.NotebookNode, timeout: float, grace: float = 10.0) -> str:
-        """Interrupt a cell past its limit; "timeout" if the kernel answers again within ``grace`` s."""
-        note = f"[coursekit.grade: stopped after the time limit of {timeout:g} s]\n"
-        cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
-        try:
-            await self.km.interrupt_kernel()
-            msg_id = self.client.kc.execute("pass", store_history=False)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline:
-                try:
-                    msg = await self.client.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
-                except Exception:  # queue.Empty: no reply yet
-                    if not await self.km.is_alive():
-                        return "died"
-                    continue
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    return "timeout"
-        except Exception:
-            return "stuck"
-        return "stuck"
-
-
 # ---------------------------------------------------------------- grading
 
 
@@ -402,16 +276,6 @@ def _blank(exercise: tuple, status: str, message: str) -> dict:
             "message": message, "cases": []}
 
 
-def first_problem(result: dict) -> str:
-    """The one-line reason shown in the table: the first failing case, or the status's reason."""
-    if result.get("message"):
-        return result["message"]
-    for case in result.get("cases", []):
-        if not case["passed"]:
-            return f"{case['label']}: {case['message']}"
-    return {"not implemented": "not implemented yet", "missing": "function not defined"}.get(result["status"], "")
-
-
 async def _grade(sub: Submission, options: Options, seed: int) -> dict:
     report = {"student": sub.student, "file": sub.path, "lesson": sub.lesson, "seed": seed,
               "tampering": {"checked": False, "summary": ""},
@@ -447,7 +311,7 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-", ignore_cleanup_errors=True) as folder:
         shutil.copy(sub.path, folder)
-        kernel = Kernel(work, folder, kernel_env(options), options, marker)
+        kernel = Kernel(work, folder, kernel_env(options), options.output_limit, marker)
 
         async def boot(replay: bool) -> bool:
             """(Re)start the kernel and warm it up; after a death, replay the learner's definitions."""
@@ -559,68 +423,6 @@ def grade_all(subs: list[Submission], options: Options, jobs: int, progress=None
     return [reports[i] for i in range(len(subs))]
 
 
-# ---------------------------------------------------------------- reports
-
-
-def _notes(report: dict) -> str:
-    kinfo = report.get("kernel", {})
-    notes = [f"seed {report['seed']}", f"{report['seconds']:g} s"]
-    if report["tampering"].get("summary"):
-        notes.append(report["tampering"]["summary"])
-    if kinfo.get("cell_errors"):
-        notes.append(f"{len(kinfo['cell_errors'])} cell(s) raised")
-    if kinfo.get("timeouts"):
-        notes.append(f"{len(kinfo['timeouts'])} cell(s) timed out")
-    if kinfo.get("deaths"):
-        notes.append(f"kernel died {len(kinfo['deaths'])}×")
-    if kinfo.get("restarts"):
-        notes.append(f"{kinfo['restarts']} fresh kernel(s), definitions replayed")
-    return "; ".join(notes)
-
-
-def table(reports: list[dict], width: int = 90) -> str:
-    """The plain-text table printed to stdout: one row per exercise, a total per student."""
-    rows = [("student", "exercise", "score", "status", "first failure / hint")]
-    for report in reports:
-        for i, r in enumerate(report["exercises"]):
-            rows.append((report["student"] if i == 0 else "", r["key"], f"{r['earned']:g}/{r['points']}",
-                         r["status"], first_problem(r)))
-        rows.append(("", "TOTAL", f"{report['earned']:g}/{report['points']}", "", _notes(report)))
-    widths = [max(len(row[c]) for row in rows) for c in range(4)]
-    lines = []
-    for row in rows:
-        text = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  "
-        reason = row[4] if len(row[4]) <= width else row[4][: width - 1] + "…"
-        lines.append((text + reason).rstrip())
-    return "\n".join(lines)
-
-
-CSV_FIELDS = ("student", "file", "lesson", "exercise", "title", "earned", "points", "status", "message",
-              "seed", "tampering", "seconds")
-
-
-def write_csv(reports: list[dict], path: str) -> None:
-    """One row per student per exercise, then a TOTAL row per student."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for rep in reports:
-            common = {"student": rep["student"], "file": rep["file"], "lesson": rep["lesson"], "seed": rep["seed"],
-                      "tampering": rep["tampering"].get("summary", "")}
-            for r in rep["exercises"]:
-                writer.writerow({**common, "exercise": r["key"], "title": r["title"], "earned": r["earned"],
-                                 "points": r["points"], "status": r["status"], "message": first_problem(r),
-                                 "seconds": r.get("seconds", "")})
-            writer.writerow({**common, "exercise": "TOTAL", "earned": rep["earned"], "points": rep["points"],
-                             "message": _notes(rep), "seconds": rep["seconds"]})
-
-
-def write_json(reports: list[dict], path: str, options: Options, seconds: float) -> None:
-    doc = {"grader": "coursekit.grade", "options": asdict(options), "seconds": round(seconds, 2),
-           "submissions": reports}
-    Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-
-
 # -------------------------------------------------------------------- CLI
 
 
@@ -672,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(reports)} submission(s) graded in {seconds:.1f} s with {jobs} job(s): "
           f"{seconds / len(reports):.1f} s per submission; {each:.1f} s each in its own kernel on average")
     if args.json:
-        write_json(reports, args.json, options, seconds)
+        write_json(reports, args.json, asdict(options), seconds)
     if args.csv:
         write_csv(reports, args.csv)
     return 0

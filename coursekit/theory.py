@@ -142,3 +142,38 @@ def w1_gaussians(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:
     if not math.isclose(sigma1, sigma2):
         raise ValueError("the closed form |mu1 - mu2| holds only for equal standard deviations")
     return abs(mu1 - mu2)
+
+
+def jsd_w1_curves(x: np.ndarray, dx: float, sigma: float, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """JSD and W1 between p_data = N(0, σ²) and p_g = N(shift, σ²) for each shift, on the grid ``x``.
+
+    Uses :func:`jsd` and :func:`wasserstein1`
+    (natural log): JSD → log 2 once the supports separate, W1 = |shift|
+    (Arjovsky et al. 2017, Example 1).
+    """
+    p_data = normalize(gaussian_pdf(x, 0.0, sigma), dx)
+    jsds, w1s = [], []
+    for shift in np.asarray(shifts, dtype=np.float64):
+        p_g = normalize(gaussian_pdf(x, float(shift), sigma), dx)
+        jsds.append(jsd(p_data, p_g, dx))
+        w1s.append(wasserstein1(p_data, p_g, dx))
+    return np.array(jsds), np.array(w1s)
+
+
+def smoothed_optimal_discriminator(
+    p_data: np.ndarray, p_g: np.ndarray, alpha: float = 1.0, beta: float = 0.0
+) -> np.ndarray:
+    """D*(x) = (α p_data + β p_g) / (p_data + p_g) for BCE with real label α and fake label β.
+
+    Pointwise maximiser of p_data[α log D + (1−α) log(1−D)] + p_g[β log D + (1−β) log(1−D)]
+    (Salimans et al. 2016, Sec. 3.4). α = 1, β = 0 gives Goodfellow's
+    p_data / (p_data + p_g). Where both densities vanish we return ½.
+    """
+    if not (0.0 <= beta <= 1.0 and 0.0 <= alpha <= 1.0):
+        raise ValueError(f"labels must lie in [0, 1], got alpha={alpha}, beta={beta}")
+    p = np.asarray(p_data, dtype=np.float64)
+    q = np.asarray(p_g, dtype=np.float64)
+    if p.shape != q.shape or (p < 0).any() or (q < 0).any():
+        raise ValueError("p_data and p_g must be non-negative densities on the same grid")
+    total = p + q
+    return np.divide(alpha * p + beta * q, total, out=np.full_like(total, 0.5), where=total > 0)

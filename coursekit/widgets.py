@@ -13,8 +13,8 @@ notebook still shows the picture at display time, as a PNG fallback.
     lesson 6   smoothing_explorer()       D* under smoothed labels α (real) and β (fake)
     lesson 7   style_mixer(G)             seed A, seed B, crossover layer, truncation ψ
 
-Every computation a widget shows is a plain function here or in
-:mod:`coursekit.theory`, testable without a browser.
+Every computation a widget shows is a plain function in :mod:`coursekit.theory`
+or :mod:`coursekit.latent` (or here), testable without a browser.
 """
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ import torch
 from matplotlib.figure import Figure
 
 from coursekit import plots, theory
+# the widgets' computations; lessons 2 and 6 import these names from here
+from coursekit.latent import MAX_SEED, interpolate, latent_from_seed, sweep
+from coursekit.theory import jsd_w1_curves, smoothed_optimal_discriminator
 
 __all__ = [
     "jsd_w1_curves",
@@ -51,91 +54,6 @@ __all__ = [
     "SmoothingExplorer",
     "StyleMixer",
 ]
-
-MAX_SEED = 2**31 - 1
-
-
-# --------------------------------------------------------------------------- pure computations
-
-
-def jsd_w1_curves(x: np.ndarray, dx: float, sigma: float, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """JSD and W1 between p_data = N(0, σ²) and p_g = N(shift, σ²) for each shift, on the grid ``x``.
-
-    Uses :func:`coursekit.theory.jsd` and :func:`coursekit.theory.wasserstein1`
-    (natural log): JSD → log 2 once the supports separate, W1 = |shift|
-    (Arjovsky et al. 2017, Example 1).
-    """
-    p_data = theory.normalize(theory.gaussian_pdf(x, 0.0, sigma), dx)
-    jsds, w1s = [], []
-    for shift in np.asarray(shifts, dtype=np.float64):
-        p_g = theory.normalize(theory.gaussian_pdf(x, float(shift), sigma), dx)
-        jsds.append(theory.jsd(p_data, p_g, dx))
-        w1s.append(theory.wasserstein1(p_data, p_g, dx))
-    return np.array(jsds), np.array(w1s)
-
-
-def smoothed_optimal_discriminator(
-    p_data: np.ndarray, p_g: np.ndarray, alpha: float = 1.0, beta: float = 0.0
-) -> np.ndarray:
-    """D*(x) = (α p_data + β p_g) / (p_data + p_g) for BCE with real label α and fake label β.
-
-    Pointwise maximiser of p_data[α log D + (1−α) log(1−D)] + p_g[β log D + (1−β) log(1−D)]
-    (Salimans et al. 2016, Sec. 3.4). α = 1, β = 0 gives Goodfellow's
-    p_data / (p_data + p_g). Where both densities vanish we return ½.
-    """
-    if not (0.0 <= beta <= 1.0 and 0.0 <= alpha <= 1.0):
-        raise ValueError(f"labels must lie in [0, 1], got alpha={alpha}, beta={beta}")
-    p = np.asarray(p_data, dtype=np.float64)
-    q = np.asarray(p_g, dtype=np.float64)
-    if p.shape != q.shape or (p < 0).any() or (q < 0).any():
-        raise ValueError("p_data and p_g must be non-negative densities on the same grid")
-    total = p + q
-    return np.divide(alpha * p + beta * q, total, out=np.full_like(total, 0.5), where=total > 0)
-
-
-def latent_from_seed(seed: int, nz: int) -> torch.Tensor:
-    """The latent ``z ~ N(0, I)`` ``[nz]`` drawn from ``torch.Generator().manual_seed(seed)`` (CPU, reproducible)."""
-    if not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"seed must be in 0..{MAX_SEED}, got {seed}")
-    gen = torch.Generator().manual_seed(int(seed))
-    return torch.randn(nz, generator=gen)
-
-
-def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, steps: int, mode: str = "slerp") -> torch.Tensor:
-    """``steps`` latents from ``z_a`` to ``z_b`` (both ends included): ``[steps, nz]``.
-
-    ``"linear"``: (1−t) z_a + t z_b. ``"slerp"``: along the great circle
-    (White 2016, "Sampling generative networks"), which keeps the norm that a
-    Gaussian latent typically has; linear midpoints are atypically short.
-    """
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
-    if z_a.shape != z_b.shape or z_a.dim() != 1:
-        raise ValueError(
-            f"z_a and z_b must be [nz] vectors of the same size, got {tuple(z_a.shape)} and {tuple(z_b.shape)}"
-        )
-    t = torch.linspace(0.0, 1.0, steps, dtype=z_a.dtype).unsqueeze(1)  # [steps, 1]
-    if mode == "linear":
-        return (1 - t) * z_a + t * z_b
-    if mode != "slerp":
-        raise ValueError(f"mode must be 'linear' or 'slerp', got {mode!r}")
-    cos = torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm())
-    omega = torch.arccos(cos.clamp(-1.0, 1.0))
-    if omega.abs() < 1e-6:  # parallel: slerp degenerates to lerp
-        return (1 - t) * z_a + t * z_b
-    return (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b) / torch.sin(omega)
-
-
-def sweep(z: torch.Tensor, dim: int, span: float, steps: int) -> torch.Tensor:
-    """``steps`` copies of ``z`` ``[nz]`` whose coordinate ``dim`` runs over [−span, span]: ``[steps, nz]``."""
-    if not 0 <= dim < z.shape[0]:
-        raise ValueError(f"dim must be in 0..{z.shape[0] - 1}, got {dim}")
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
-    out = z.unsqueeze(0).repeat(steps, 1)  # [steps, nz]
-    out[:, dim] = torch.linspace(-span, span, steps, dtype=z.dtype)
-    return out
-
 
 # --------------------------------------------------------------------------- widget plumbing
 

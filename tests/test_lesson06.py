@@ -11,7 +11,7 @@ from coursekit.check import format_result, run_exercise
 from coursekit.exercises import exercises_for, get_exercise
 from coursekit.exercises import lesson06 as L
 from coursekit.train import GANTrainer, TrainConfig
-from coursekit.widgets import smoothed_optimal_discriminator
+from coursekit.theory import smoothed_optimal_discriminator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = exercises_for("06")

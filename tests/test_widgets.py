@@ -9,7 +9,7 @@ from scipy.optimize import minimize_scalar
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 
-from coursekit import theory, widgets
+from coursekit import latent, theory, widgets
 
 LOG2 = math.log(2)
 
@@ -26,7 +26,7 @@ def png(widget):
 def test_jsd_w1_curves_match_scipy_and_closed_forms():
     x, dx = theory.grid(-5, 11, 3201)
     shifts = np.array([0.0, 0.5, 1.0, 2.0, 4.0, 6.0])
-    jsds, w1s = widgets.jsd_w1_curves(x, dx, 0.5, shifts)
+    jsds, w1s = theory.jsd_w1_curves(x, dx, 0.5, shifts)
     p = theory.normalize(theory.gaussian_pdf(x, 0, 0.5), dx)
     for shift, j, w in zip(shifts, jsds, w1s):
         q = theory.normalize(theory.gaussian_pdf(x, shift, 0.5), dx)
@@ -138,27 +138,27 @@ def test_training_dashboard_as_a_real_trainer_callback():
 
 
 def test_latent_helpers():
-    z_a, z_b = widgets.latent_from_seed(0, 16), widgets.latent_from_seed(1, 16)
-    assert torch.equal(z_a, widgets.latent_from_seed(0, 16)) and not torch.equal(z_a, z_b)
+    z_a, z_b = latent.latent_from_seed(0, 16), latent.latent_from_seed(1, 16)
+    assert torch.equal(z_a, latent.latent_from_seed(0, 16)) and not torch.equal(z_a, z_b)
     for mode in ("linear", "slerp"):
-        path = widgets.interpolate(z_a, z_b, 5, mode)
+        path = latent.interpolate(z_a, z_b, 5, mode)
         assert path.shape == (5, 16)
         assert torch.allclose(path[0], z_a, atol=1e-6) and torch.allclose(path[-1], z_b, atol=1e-6)
-    lin, sl = widgets.interpolate(z_a, z_b, 3, "linear"), widgets.interpolate(z_a, z_b, 3, "slerp")
+    lin, sl = latent.interpolate(z_a, z_b, 3, "linear"), latent.interpolate(z_a, z_b, 3, "slerp")
     assert torch.allclose(lin[1], (z_a + z_b) / 2)
     # slerp between equal-norm vectors stays on the sphere; the linear midpoint is shorter
     u, v = z_a / z_a.norm(), z_b / z_b.norm()
-    assert torch.allclose(widgets.interpolate(u, v, 7, "slerp").norm(dim=1), torch.ones(7), atol=1e-5)
+    assert torch.allclose(latent.interpolate(u, v, 7, "slerp").norm(dim=1), torch.ones(7), atol=1e-5)
     assert lin[1].norm() < sl[1].norm()
-    line = widgets.sweep(z_a, 3, 2.0, 5)
+    line = latent.sweep(z_a, 3, 2.0, 5)
     assert torch.allclose(line[:, 3], torch.linspace(-2, 2, 5))
     assert torch.equal(torch.cat([line[:, :3], line[:, 4:]], 1), torch.cat([z_a[:3], z_a[4:]]).expand(5, -1))
     with pytest.raises(ValueError):
-        widgets.interpolate(z_a, z_b, 5, "cubic")
+        latent.interpolate(z_a, z_b, 5, "cubic")
     with pytest.raises(ValueError):
-        widgets.sweep(z_a, 16, 1.0, 5)
+        latent.sweep(z_a, 16, 1.0, 5)
     with pytest.raises(ValueError):
-        widgets.latent_from_seed(-1, 4)
+        latent.latent_from_seed(-1, 4)
 
 
 class TinyGenerator(torch.nn.Module):
@@ -183,12 +183,12 @@ def test_latent_explorer_renders_the_generator_on_the_right_latents():
     assert G.training  # mode restored after drawing
     z = G.calls[-1]
     assert z.shape == (12, 8)
-    assert torch.allclose(z[0], widgets.latent_from_seed(3, 8)) and torch.allclose(z[5], widgets.latent_from_seed(4, 8))
+    assert torch.allclose(z[0], latent.latent_from_seed(3, 8)) and torch.allclose(z[5], latent.latent_from_seed(4, 8))
     assert torch.allclose(z[6:, 0], torch.linspace(-3, 3, 6))  # the sweep of dimension 0
     before = png(ex)
     ex.seed_b.value = 5
     after_seed = png(ex)
-    assert after_seed != before and torch.allclose(G.calls[-1][5], widgets.latent_from_seed(5, 8))
+    assert after_seed != before and torch.allclose(G.calls[-1][5], latent.latent_from_seed(5, 8))
     ex.dim.value = 7
     assert png(ex) != after_seed and torch.allclose(G.calls[-1][6:, 7], torch.linspace(-3, 3, 6))
     ex.mode.value = "linear"
@@ -254,7 +254,7 @@ def test_mixture_playground_plain_snapshots_fixed_view():
 def test_smoothed_d_star_maximises_the_pointwise_objective(alpha, beta):
     rng = np.random.default_rng(1)
     p, q = rng.random(6) + 0.01, rng.random(6) + 0.01
-    d = widgets.smoothed_optimal_discriminator(p, q, alpha, beta)
+    d = theory.smoothed_optimal_discriminator(p, q, alpha, beta)
     for pi, qi, di in zip(p, q, d):
         def neg(t):
             real = pi * (alpha * np.log(t) + (1 - alpha) * np.log1p(-t))
@@ -267,10 +267,10 @@ def test_smoothed_d_star_maximises_the_pointwise_objective(alpha, beta):
 def test_smoothed_d_star_reduces_to_goodfellow_and_validates():
     x = np.linspace(-4, 4, 101)
     p, q = theory.gaussian_pdf(x, -1, 1), theory.gaussian_pdf(x, 1, 1)
-    assert np.allclose(widgets.smoothed_optimal_discriminator(p, q), theory.optimal_discriminator(p, q))
-    assert widgets.smoothed_optimal_discriminator(np.zeros(2), np.zeros(2))[0] == 0.5
+    assert np.allclose(theory.smoothed_optimal_discriminator(p, q), theory.optimal_discriminator(p, q))
+    assert theory.smoothed_optimal_discriminator(np.zeros(2), np.zeros(2))[0] == 0.5
     with pytest.raises(ValueError, match="labels"):
-        widgets.smoothed_optimal_discriminator(p, q, alpha=1.2)
+        theory.smoothed_optimal_discriminator(p, q, alpha=1.2)
 
 
 def test_smoothing_explorer_redraws_and_fake_only_region_sits_at_beta():
@@ -346,8 +346,8 @@ def test_style_mixer_with_the_course_stylegan():
     mixer = widgets.style_mixer(G, crossover=4, psi=1.0)
     a, b, mix = mixer.images()
     assert a.shape == (3, 32, 32)
-    assert torch.allclose(mix, G.synthesis(G.mix(G.mapping(widgets.latent_from_seed(0, G.z_dim)[None]),
-                                                 G.mapping(widgets.latent_from_seed(1, G.z_dim)[None]), 4),
+    assert torch.allclose(mix, G.synthesis(G.mix(G.mapping(latent.latent_from_seed(0, G.z_dim)[None]),
+                                                 G.mapping(latent.latent_from_seed(1, G.z_dim)[None]), 4),
                                            noise_mode="const")[0], atol=1e-5)
     before = png(mixer)
     mixer.crossover.value = 2
