@@ -29,6 +29,7 @@ is a lower bound (">").
     python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use
     python bench/bench_time_to_quality.py --max-seconds 60   # a short smoke run
     python bench/bench_time_to_quality.py --lesson-only --ngf 64 --batch 128   # other settings of the lesson's DCGAN
+    python bench/bench_time_to_quality.py --chapter-only --max-seconds 3600    # the chapter's run alone, uncapped
 """
 from __future__ import annotations
 
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ndf", type=int, default=32, help="lesson run: discriminator width (the lesson's 32)")
     p.add_argument("--batch", type=int, default=64, help="lesson run: batch size (the lesson's 64)")
     p.add_argument("--lesson-only", action="store_true", help="time the lesson's DCGAN only, no chapter run")
+    p.add_argument("--chapter-only", action="store_true",
+                   help="time the chapter's DCGAN only, for --max-seconds (e.g. beside a --lesson-only run)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None)
@@ -140,12 +143,27 @@ def main(argv: list[str] | None = None) -> dict:
     shares = sorted({float(x) for x in args.ladder.split(",") if x.strip()} | {args.target})
     if not all(0 < x <= 1 for x in shares):
         p.error("--target and --ladder must be in (0, 1]")
+    if args.lesson_only and args.chapter_only:
+        p.error("--lesson-only and --chapter-only exclude each other")
     torch.set_num_threads(args.threads)
     print(f"seed={args.seed} | threads={torch.get_num_threads()} | torch={torch.__version__} | device=cpu | "
           f"target: {args.target:.0%} of {args.n_eval} samples with confidence >= 0.9 and every digit >= "
           f"{args.min_class:.1%} of them, probed every {args.every} steps")
     images, _ = load_mnist(train=True, offline=True)
     classifier = load_mnist_classifier("cpu")
+
+    if args.chapter_only:
+        torch.manual_seed(args.seed)
+        chapter = TextbookLoop(ChapterGenerator(), ChapterDiscriminator(), images)
+        theirs = time_to_target(chapter, classifier, args.target, args.min_class, args.every, args.max_seconds,
+                                args.n_eval, args.seed, "chapter")
+        for x in shares:
+            b = first_reached(theirs, x, args.min_class)
+            print(f"{x:5.0%}: " + (f"{b[1]:.0f} s ({b[0]} steps)" if b else f"not reached in {theirs[-1][1]:.0f} s"))
+        out = {"lesson": None, "chapter": theirs, "rows": []}
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=2))
+        return out
 
     torch.manual_seed(args.seed)
     lesson = TrainerLoop(DCGANGenerator(nz=100, ngf=args.ngf), DCGANDiscriminator(ndf=args.ndf), images,

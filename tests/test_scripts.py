@@ -137,6 +137,15 @@ def test_first_reached_needs_both_the_share_and_every_digit():
     assert ttq.first_reached(trace, 0.9, 0.025) is None
 
 
+def test_time_to_quality_chapter_only_runs_the_chapter_alone(tmp_path):
+    out = ttq.main(["--chapter-only", "--max-seconds", "0.01", "--every", "2", "--n-eval", "100",
+                    "--json", str(tmp_path / "t.json")])
+    assert out["lesson"] is None and len(out["chapter"]) == 1 and out["chapter"][0][0] == 2  # one probe, at step 2
+    assert json.loads((tmp_path / "t.json").read_text())["chapter"] == [list(t) for t in out["chapter"]]
+    with pytest.raises(SystemExit):
+        ttq.main(["--chapter-only", "--lesson-only"])
+
+
 def test_the_grid_sweep_variants_are_valid_and_change_one_thing_each(monkeypatch):
     """Every variant of scripts/sweep_grid.py builds a config; a run of a tiny variant prints a table row."""
     import dataclasses
