@@ -53,7 +53,8 @@ class EnsembleConfig:
     non-saturating loss) or ``"wgan-gp"`` (Gulrajani et al. 2017, Eq. 3, with
     ``gp_weight`` = λ). ``n_critic`` D updates per G update. ``pack`` = m of
     PacGAN; ``minibatch_std`` appends Karras et al.'s std feature in D;
-    ``g_batchnorm`` puts BatchNorm (batch statistics) in G's hidden layers.
+    ``g_batchnorm`` gives G PacGAN's hidden layers (Linear → BatchNorm on the
+    batch's statistics → ReLU; see ``MLP2DGenerator``).
     Snapshots of ``snapshot_samples`` samples per model (fixed noise) are taken
     at step 0, every ``snapshot_every`` steps (0: never in between) and at the end.
     ``data`` is ``"ring"`` (8 Gaussians, radius 2, std 0.02) or ``"grid"``

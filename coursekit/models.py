@@ -229,7 +229,8 @@ class MLP2DGenerator(nn.Module):
     ``batchnorm=True`` they are PacGAN's generator layers (Lin et al. 2018, Sec. 5):
     Linear without bias, BatchNorm1d, ReLU. The BatchNorms use the batch's own
     statistics, in eval mode too, and keep no buffers (so ``torch.func.vmap`` can
-    run K of them); each sample then depends on the rest of its batch. Radford et
+    run K of them); each sample then depends on the rest of its batch, so it
+    needs batches of at least 2. Radford et
     al. 2016 (Sec. 3) credit BatchNorm in G with "preventing the generator from
     collapsing all samples to a single point".
     """
@@ -237,7 +238,7 @@ class MLP2DGenerator(nn.Module):
     def __init__(self, nz: int = 2, width: int = 128, depth: int = 3, out_features: int = 2,
                  batchnorm: bool = False):
         super().__init__()
-        self.nz, self.out_shape = nz, (out_features,)
+        self.nz, self.out_shape, self.batchnorm = nz, (out_features,), batchnorm
         widths = [nz] + [width] * depth
         layers: list[nn.Module] = []
         for a, b in itertools.pairwise(widths):
@@ -249,6 +250,8 @@ class MLP2DGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
+        if self.batchnorm and z.shape[0] < 2:
+            raise ValueError("this generator normalises over its batch (batchnorm=True): pass at least 2 latents")
         return self.net(z)  # [B, nz] -> [B, out_features]
 
 

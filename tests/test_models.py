@@ -240,5 +240,7 @@ def test_2d_generator_batchnorm_is_pacgans_layer_on_the_batch_statistics_in_eval
     h = g.net[0](z)
     ref = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)  # BatchNorm's affine starts at (1, 0)
     assert torch.allclose(g.net[1](h), ref, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 2"):
+        g(z[:1])
     plain = MLP2DGenerator(nz=2, width=16)
     assert [type(m).__name__ for m in plain.net] == ["Linear", "LeakyReLU"] * 3 + ["Linear"]
