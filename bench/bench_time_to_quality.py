@@ -152,18 +152,19 @@ def main(argv: list[str] | None = None) -> dict:
     images, _ = load_mnist(train=True, offline=True)
     classifier = load_mnist_classifier("cpu")
 
-    if args.chapter_only:
+    def chapter_trace(target: float, seconds: float) -> list[tuple[int, float, float, float]]:
+        """The chapter's DCGAN and loop, seeded like the lesson's run, timed to ``target`` or ``seconds``."""
         torch.manual_seed(args.seed)
         chapter = TextbookLoop(ChapterGenerator(), ChapterDiscriminator(), images)
-        theirs = time_to_target(chapter, classifier, args.target, args.min_class, args.every, args.max_seconds,
-                                args.n_eval, args.seed, "chapter")
+        return time_to_target(chapter, classifier, target, args.min_class, args.every, seconds,
+                              args.n_eval, args.seed, "chapter")
+
+    if args.chapter_only:
+        theirs = chapter_trace(args.target, args.max_seconds)
         for x in shares:
             b = first_reached(theirs, x, args.min_class)
             print(f"{x:5.0%}: " + (f"{b[1]:.0f} s ({b[0]} steps)" if b else f"not reached in {theirs[-1][1]:.0f} s"))
-        out = {"lesson": None, "chapter": theirs, "rows": []}
-        if args.json:
-            Path(args.json).write_text(json.dumps(out, indent=2))
-        return out
+        return save({"lesson": None, "chapter": theirs, "rows": []}, args.json)
 
     torch.manual_seed(args.seed)
     lesson = TrainerLoop(DCGANGenerator(nz=100, ngf=args.ngf), DCGANDiscriminator(ndf=args.ndf), images,
@@ -182,11 +183,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         best = reached[-1]
         budget = args.cap * first_reached(ours, best, args.min_class)[1]
-        torch.manual_seed(args.seed)
-        chapter = TextbookLoop(ChapterGenerator(), ChapterDiscriminator(), images)
-        theirs = time_to_target(chapter, classifier, best, args.min_class, args.every, budget,
-                                args.n_eval, args.seed, "chapter")
-        out["chapter"] = theirs
+        out["chapter"] = theirs = chapter_trace(best, budget)
         print(f"\ntraining seconds until >= X of samples are confident (>= 0.9) and every digit >= {args.min_class:.1%}:")
         print(f"{'X':>5} | {'lesson (trainer)':>18} | {'chapter (loop)':>18} | speed-up")
         for x in shares:
@@ -203,8 +200,13 @@ def main(argv: list[str] | None = None) -> dict:
         if best < args.target:
             print(f"the lesson's DCGAN did not reach the {args.target:.0%} target in {args.max_seconds:.0f} s "
                   f"(best share reached: {best:.0%})")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2))
+    return save(out, args.json)
+
+
+def save(out: dict, path: str | None) -> dict:
+    """Write ``out`` as JSON to ``path`` (if given) and return it."""
+    if path:
+        Path(path).write_text(json.dumps(out, indent=2))
     return out
 
 
