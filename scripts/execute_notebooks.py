@@ -105,16 +105,17 @@ def write_report(results: dict) -> None:
     ]
     machines = sorted({r["machine"] for r in results.values()})
     setups = {m.split(": ", 1)[-1] for m in machines}  # a machine string is "date: setup"
-    one = len(machines) == 1
-    same_setup = not one and len(setups) == 1  # several dates, one setup: the setup once, dates per row
-    if one:
+    if len(machines) == 1:  # say it once, no column
         lines += [f"Measured on {machines[0]}.", ""]
-    elif same_setup:
-        lines += [f"Measured on {next(iter(setups))}, on the dates in the table.", ""]
+        column, where = "", lambda machine: ""
+    elif len(setups) == 1:  # several dates, one setup: the setup once, a date per row
+        lines += [f"Measured on {setups.pop()}, on the dates in the table.", ""]
+        column, where = " date |", lambda machine: f"{machine.split(': ', 1)[0]} | "
+    else:
+        column, where = " measured on |", lambda machine: f"{machine} | "
     lines += [
-        "| notebook | quick mode | full mode | full mode, CPU | peak memory (full) | load |"
-        + ("" if one else " date |" if same_setup else " measured on |") + " status |",
-        "|---|---|---|---|---|---|" + ("" if one else "---|") + "---|",
+        "| notebook | quick mode | full mode | full mode, CPU | peak memory (full) | load |" + column + " status |",
+        "|---|---|---|---|---|---|" + ("---|" if column else "") + "---|",
     ]
     for stem in sorted(results):
         r = results[stem]
@@ -124,8 +125,7 @@ def write_report(results: dict) -> None:
         load = " / ".join(f"{x:.1f}" for x in full.get("load", []))
         cpu = minutes(full.get("cpu_seconds"))
         lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | "
-                     + ("" if one else f"{r['machine'].split(': ', 1)[0] if same_setup else r['machine']} | ")
-                     + f"{'ok' if not errors else errors[0]} |")
+                     + where(r["machine"]) + f"{'ok' if not errors else errors[0]} |")
     lines += ["", "## Slowest cells (full mode)", "", "Cell index in the notebook, seconds, and the cell's first line.", ""]
     for stem in sorted(results):
         cells = results[stem]["full"].get("slowest_cells") or []
