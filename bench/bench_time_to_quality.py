@@ -2,9 +2,11 @@
 
 Two runs on the same images (the offline MNIST subset, 4,000 training digits):
 
-* **lesson** — lesson 4's DCGAN (``DCGANGenerator``/``DCGANDiscriminator``,
+* **lesson** — lesson 4's DCGAN (``DCGANGenerator``/``DeepDCGANDiscriminator``,
   ngf = ndf = 32, DCGAN initialisation) trained by ``coursekit.train.GANTrainer``
-  (logits, the dataset held as one tensor), as in the lesson;
+  (logits, the dataset held as one tensor), as in the lesson; ``--d dcgan`` trains
+  the generator against the two-conv ``DCGANDiscriminator`` instead (the lesson's
+  discriminator before 2026-11-30);
 * **chapter** — a DCGAN written the way the chapter this course grew from
   writes one, as the course specification describes it: a Linear projection to
   256×7×7 and two ConvTranspose layers in G; four stride-2 3×3 convolutions in
@@ -29,6 +31,7 @@ is a lower bound (">").
     python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use
     python bench/bench_time_to_quality.py --max-seconds 60   # a short smoke run
     python bench/bench_time_to_quality.py --lesson-only --ngf 64 --batch 128   # other settings of the lesson's DCGAN
+    python bench/bench_time_to_quality.py --lesson-only --d dcgan              # against the two-conv discriminator
     python bench/bench_time_to_quality.py --chapter-only --max-seconds 3600    # the chapter's run alone, uncapped
 """
 from __future__ import annotations
@@ -47,7 +50,7 @@ from bench_trainer import TextbookLoop, TrainerLoop
 
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
-from coursekit.models import DCGANDiscriminator, DCGANGenerator
+from coursekit.models import DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator
 
 
 class ChapterGenerator(nn.Module):
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ngf", type=int, default=32, help="lesson run: generator width (the lesson's 32)")
     p.add_argument("--ndf", type=int, default=32, help="lesson run: discriminator width (the lesson's 32)")
     p.add_argument("--batch", type=int, default=64, help="lesson run: batch size (the lesson's 64)")
+    p.add_argument("--d", choices=("deep", "dcgan"), default="deep",
+                   help="lesson run: discriminator, the lesson's DeepDCGANDiscriminator or the two-conv DCGANDiscriminator")
     p.add_argument("--lesson-only", action="store_true", help="time the lesson's DCGAN only, no chapter run")
     p.add_argument("--chapter-only", action="store_true",
                    help="time the chapter's DCGAN only, for --max-seconds (e.g. beside a --lesson-only run)")
@@ -167,9 +172,9 @@ def main(argv: list[str] | None = None) -> dict:
         return save({"lesson": None, "chapter": theirs, "rows": []}, args.json)
 
     torch.manual_seed(args.seed)
-    lesson = TrainerLoop(DCGANGenerator(nz=100, ngf=args.ngf), DCGANDiscriminator(ndf=args.ndf), images,
-                         batch=args.batch, loss="bce", seed=args.seed)
-    print(f"lesson's DCGAN: ngf={args.ngf}, ndf={args.ndf}, batch {args.batch}")
+    D = (DeepDCGANDiscriminator if args.d == "deep" else DCGANDiscriminator)(ndf=args.ndf)
+    lesson = TrainerLoop(DCGANGenerator(nz=100, ngf=args.ngf), D, images, batch=args.batch, loss="bce", seed=args.seed)
+    print(f"lesson's DCGAN: ngf={args.ngf}, {type(D).__name__}(ndf={args.ndf}), batch {args.batch}")
     ours = time_to_target(lesson, classifier, args.target, args.min_class, args.every, args.max_seconds,
                           args.n_eval, args.seed, "lesson")
     reached = [x for x in shares if first_reached(ours, x, args.min_class)]

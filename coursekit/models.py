@@ -9,7 +9,8 @@ discriminators return raw logits and critics raw scores, both of shape ``[B]``
   2-D data (``MLP2DGenerator`` / ``MLP2DDiscriminator``, lessons 3 and 5).
 - ``DCGANGenerator`` / ``DCGANDiscriminator``: Radford et al. 2016, Sec. 3
   (ConvTranspose + BatchNorm + ReLU, strided conv + LeakyReLU 0.2, no BN on
-  D's first layer, N(0, 0.02) init by :func:`dcgan_init`).
+  D's first layer, N(0, 0.02) init by :func:`dcgan_init`); ``DeepDCGANDiscriminator``
+  has four strided 3×3 convs where ``DCGANDiscriminator`` has two at 28×28 (lesson 4).
 - ``WGANCritic``: the same trunk with no BatchNorm (Gulrajani et al. 2017,
   Sec. 4), so one sample's score does not depend on the rest of the batch.
 - ``SNDiscriminator``: spectral normalisation on every layer (Miyato et al. 2018).
@@ -34,7 +35,7 @@ from coursekit.packing import MinibatchStdDev, PackedDiscriminator, pack
 
 __all__ = [
     "MLPGenerator", "MLPDiscriminator", "MLP2DGenerator", "MLP2DDiscriminator",
-    "DCGANGenerator", "DCGANDiscriminator", "WGANCritic", "SNDiscriminator",
+    "DCGANGenerator", "DCGANDiscriminator", "DeepDCGANDiscriminator", "WGANCritic", "SNDiscriminator",
     "MinibatchStdDev", "PackedDiscriminator", "pack",
     "dcgan_init", "apply_spectral_norm", "spectral_norms", "frobenius_norms",
     "count_parameters",
@@ -362,6 +363,43 @@ class DCGANDiscriminator(_ConvDiscriminator):
                  minibatch_std: bool = False, group_size: int | None = None):
         super().__init__(image_shape, ndf, "batch", minibatch_std, group_size)
         dcgan_init(self)
+
+
+class DeepDCGANDiscriminator(nn.Module):
+    """A deeper DCGAN discriminator: four stride-2 3×3 convs, ``images [B, C, H, W] -> logits [B]``.
+
+    LeakyReLU(0.2) after each conv, BatchNorm on all but the first, widths
+    ndf, 2·ndf, 4·ndf, 4·ndf, then one conv whose kernel covers what is left
+    (Radford et al. 2016, Sec. 3: strided convs, no pooling, no hidden FC layer;
+    their LSUN discriminator also has four strided convs). With ndf = 32 on 1×28×28
+    (each 3×3 conv with padding 1 and stride 2 maps n to ⌈n/2⌉):
+
+    [B,1,28,28] → [B,32,14,14] → [B,64,7,7] → [B,128,4,4] → [B,128,2,2] → [B,1,1,1] → [B]
+
+    It is the discriminator of the chapter this course grew from (see
+    ``bench/bench_time_to_quality.py``) with a conv head and DCGAN initialisation;
+    lesson 4 trains its DCGAN generator against it.
+    """
+
+    def __init__(self, image_shape: Sequence[int] = (1, 28, 28), ndf: int = 32):
+        super().__init__()
+        c, h, _ = _check_image_shape(image_shape)
+        self.image_shape = (c, h, h)
+        widths = [c, ndf, 2 * ndf, 4 * ndf, 4 * ndf]
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(itertools.pairwise(widths)):
+            layers.append(nn.Conv2d(a, b, 3, 2, 1, bias=i == 0))  # [B, a, s, s] -> [B, b, ⌈s/2⌉, ⌈s/2⌉]
+            layers += ([nn.BatchNorm2d(b)] if i else []) + [nn.LeakyReLU(0.2)]
+            h = (h + 1) // 2
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(widths[-1], 1, h, 1, 0)  # [B, 4·ndf, s, s] -> [B, 1, 1, 1]
+        dcgan_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[1:] != self.image_shape:
+            raise ValueError(f"expected images of shape [B, {', '.join(map(str, self.image_shape))}], "
+                             f"got {list(x.shape)}; build the model with image_shape={tuple(x.shape[1:])}")
+        return self.head(self.features(x)).flatten()  # [B, 1, 1, 1] -> [B]
 
 
 class WGANCritic(_ConvDiscriminator):

@@ -6,7 +6,7 @@ from torch import nn
 from coursekit import losses
 from coursekit.layer_shapes import conv_out, conv_transpose_out, trace_shapes
 from coursekit.models import (
-    DCGANDiscriminator, DCGANGenerator, MinibatchStdDev, MLP2DDiscriminator, MLP2DGenerator,
+    DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MinibatchStdDev, MLP2DDiscriminator, MLP2DGenerator,
     MLPDiscriminator, MLPGenerator, PackedDiscriminator, SNDiscriminator, WGANCritic,
     count_parameters, dcgan_init, frobenius_norms, pack, spectral_norms,
 )
@@ -23,7 +23,8 @@ def test_dcgan_generator_and_every_discriminator_shape(shape):
     assert x.min() >= -1 and x.max() <= 1
     assert DCGANGenerator(image_shape=shape)(z[:, :, None, None]).shape == (5, *shape)  # [B, nz, 1, 1] too
     for d in [DCGANDiscriminator(shape), DCGANDiscriminator(shape, minibatch_std=True), WGANCritic(shape),
-              WGANCritic(shape, norm="none"), SNDiscriminator(shape), SNDiscriminator(shape, minibatch_std=True)]:
+              WGANCritic(shape, norm="none"), SNDiscriminator(shape), SNDiscriminator(shape, minibatch_std=True),
+              DeepDCGANDiscriminator(shape)]:
         assert d(x).shape == (5,), type(d).__name__
 
 
@@ -41,6 +42,22 @@ def test_discriminator_downsampling_chain_ends_at_1x1(shape, expected):
     g_shapes = [s for _, _, s in trace_shapes(g, (2, 100))]
     assert g_shapes[0][2] == (7 if shape[1] == 28 else 4) and g_shapes[-1] == (2, *shape)
     assert torch.equal(g.net[1].running_mean, stats) and g.training  # no side effects, mode restored
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_deep_discriminator_four_strided_3x3_convs_then_a_head_over_2x2(shape):
+    d = DeepDCGANDiscriminator(shape, ndf=32)
+    shapes = {name: s for name, _, s in trace_shapes(d, (2, *shape))}
+    half = shape[1] // 2  # 28 -> 14 -> 7 -> 4 -> 2;  32 -> 16 -> 8 -> 4 -> 2
+    assert [shapes[f"features.{i}"] for i in (0, 2, 5, 8)] == [
+        (2, 32, half, half), (2, 64, (half + 1) // 2, (half + 1) // 2), (2, 128, 4, 4), (2, 128, 2, 2)]
+    assert shapes["head"] == (2, 1, 1, 1) and d.head.kernel_size == (2, 2)
+    kinds = [type(m).__name__ for m in d.features]
+    assert kinds.count("BatchNorm2d") == 3 and kinds[:2] == ["Conv2d", "LeakyReLU"]  # no BN on the first layer
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert all(abs(m.weight.std().item() - 0.02) < 0.005 for m in convs[1:])  # DCGAN init (the first has 288 weights)
+    with pytest.raises(ValueError, match="image_shape"):
+        d(torch.zeros(2, 3 - shape[0] + 1, shape[1], shape[1]))
 
 
 def test_the_known_error_four_stride2_3x3_convs_end_at_2x2_on_28():

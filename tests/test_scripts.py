@@ -104,6 +104,25 @@ def test_chapter_dcgan_shapes_and_the_crash_it_fixes():
         nn.Linear(128, 1)(D.features(x).flatten(1))  # the chapter's head
 
 
+def test_the_lessons_deep_discriminator_is_the_chapters_with_a_conv_head():
+    """Copy the chapter's D into DeepDCGANDiscriminator: the logits agree (BatchNorm cancels the conv biases)."""
+    from coursekit.models import DeepDCGANDiscriminator
+
+    torch.manual_seed(0)
+    theirs, ours = ttq.ChapterDiscriminator(), DeepDCGANDiscriminator(ndf=32)
+    for a, b in zip(theirs.features, ours.features):
+        if isinstance(a, (nn.Conv2d, nn.BatchNorm2d)):
+            b.weight.data.copy_(a.weight.data)
+            if b.bias is not None:
+                b.bias.data.copy_(a.bias.data)
+    ours.head.weight.data.copy_(theirs.head.weight.data.view(1, 128, 2, 2))
+    ours.head.bias.data.copy_(theirs.head.bias.data)
+    x = torch.randn(16, 1, 28, 28)
+    torch.testing.assert_close(ours(x), theirs(x).squeeze(1), atol=1e-5, rtol=1e-5)
+    ours.eval(), theirs.eval()  # running statistics are shared too; in eval mode the biases no longer cancel
+    assert not torch.allclose(ours(x), theirs(x).squeeze(1), atol=1e-3)
+
+
 class Replay(nn.Module):
     """A 'generator' that returns fixed images, to test the probe."""
 
@@ -144,6 +163,13 @@ def test_time_to_quality_chapter_only_runs_the_chapter_alone(tmp_path):
     assert json.loads((tmp_path / "t.json").read_text())["chapter"] == [list(t) for t in out["chapter"]]
     with pytest.raises(SystemExit):
         ttq.main(["--chapter-only", "--lesson-only"])
+
+
+def test_time_to_quality_lesson_only_trains_the_lessons_dcgan(tmp_path, capsys):
+    for d, name in (("deep", "DeepDCGANDiscriminator"), ("dcgan", "DCGANDiscriminator")):
+        out = ttq.main(["--lesson-only", "--d", d, "--max-seconds", "0.01", "--every", "2", "--n-eval", "100"])
+        assert out["chapter"] is None and [t[0] for t in out["lesson"]] == [2]
+        assert f"{name}(ndf=32)" in capsys.readouterr().out
 
 
 def test_the_grid_sweep_variants_are_valid_and_change_one_thing_each(monkeypatch):
