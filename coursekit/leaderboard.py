@@ -28,8 +28,8 @@ from torch import nn
 
 from coursekit import metrics
 from coursekit.features import MNISTClassifier, mnist_features
-from coursekit.models import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, SNDiscriminator,
-                              WGANCritic)
+from coursekit.models import (DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator,
+                              MLPGenerator, SNDiscriminator, WGANCritic)
 from coursekit.runtime import get_device, is_quick, runs_dir
 from coursekit.train import GANTrainer, TrainConfig
 
@@ -81,7 +81,7 @@ def contenders(quick: bool | None = None) -> tuple[Contender, ...]:
                   lambda: MLPGenerator(nz=64), lambda: MLPDiscriminator(),
                   TrainConfig(steps=steps(20, 3000), loss="bce", **dcgan, **common)),
         Contender("DCGAN", "04", ("04_dcgan.pt",),
-                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: DCGANDiscriminator(ndf=32),
+                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: DeepDCGANDiscriminator(ndf=32),
                   TrainConfig(steps=steps(10, 800), loss="bce", **dcgan, **common)),
         Contender("WGAN-GP", "05", ("05_wgan_gp.pt", "05_wgangp.pt"),
                   lambda: DCGANGenerator(nz=100, ngf=32), lambda: WGANCritic(ndf=32),
