@@ -370,8 +370,8 @@ class DeepDCGANDiscriminator(nn.Module):
 
     LeakyReLU(0.2) after each conv, BatchNorm on all but the first, widths
     ndf, 2·ndf, 4·ndf, 4·ndf, then one conv whose kernel covers what is left
-    (Radford et al. 2016, Sec. 3: strided convs, no pooling, no hidden FC layer;
-    their LSUN discriminator also has four strided convs). With ndf = 32 on 1×28×28
+    (Radford et al. 2016, Sec. 3: strided convs, no pooling, no hidden FC layer).
+    With ndf = 32 on 1×28×28
     (each 3×3 conv with padding 1 and stride 2 maps n to ⌈n/2⌉):
 
     [B,1,28,28] → [B,32,14,14] → [B,64,7,7] → [B,128,4,4] → [B,128,2,2] → [B,1,1,1] → [B]

@@ -119,7 +119,7 @@ def test_the_lessons_deep_discriminator_is_the_chapters_with_a_conv_head():
     ours.head.bias.data.copy_(theirs.head.bias.data)
     x = torch.randn(16, 1, 28, 28)
     torch.testing.assert_close(ours(x), theirs(x).squeeze(1), atol=1e-5, rtol=1e-5)
-    ours.eval(), theirs.eval()  # running statistics are shared too; in eval mode the biases no longer cancel
+    ours.eval(), theirs.eval()  # eval mode: BatchNorm subtracts running means, which the chapter's biases shifted
     assert not torch.allclose(ours(x), theirs(x).squeeze(1), atol=1e-3)
 
 
@@ -165,7 +165,7 @@ def test_time_to_quality_chapter_only_runs_the_chapter_alone(tmp_path):
         ttq.main(["--chapter-only", "--lesson-only"])
 
 
-def test_time_to_quality_lesson_only_trains_the_lessons_dcgan(tmp_path, capsys):
+def test_time_to_quality_lesson_only_trains_the_lessons_dcgan(capsys):
     for d, name in (("deep", "DeepDCGANDiscriminator"), ("dcgan", "DCGANDiscriminator")):
         out = ttq.main(["--lesson-only", "--d", d, "--max-seconds", "0.01", "--every", "2", "--n-eval", "100"])
         assert out["chapter"] is None and [t[0] for t in out["lesson"]] == [2]
