@@ -66,6 +66,13 @@ def _check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     return int(image_shape[0]), int(image_shape[1]), int(image_shape[2])
 
 
+def _check_images(x: Tensor, image_shape: tuple[int, int, int]) -> None:
+    """A discriminator's input check: ``x`` must be ``[B, *image_shape]``, with a message that says how to fix it."""
+    if x.shape[1:] != image_shape:
+        raise ValueError(f"expected images of shape [B, {', '.join(map(str, image_shape))}], "
+                         f"got {list(x.shape)}; build the model with image_shape={tuple(x.shape[1:])}")
+
+
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -337,9 +344,7 @@ class _ConvDiscriminator(nn.Module):
         self.head = nn.Conv2d(ch + int(minibatch_std), 1, s0, 1, 0)  # [B, ch(+1), s0, s0] -> [B, 1, 1, 1]
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[1:] != self.image_shape:
-            raise ValueError(f"expected images of shape [B, {', '.join(map(str, self.image_shape))}], "
-                             f"got {list(x.shape)}; build the model with image_shape={tuple(x.shape[1:])}")
+        _check_images(x, self.image_shape)
         h = self.features(x)                 # [B, ch, s0, s0]
         if self.mbstd is not None:
             h = self.mbstd(h)                # [B, ch + 1, s0, s0]
@@ -396,9 +401,7 @@ class DeepDCGANDiscriminator(nn.Module):
         dcgan_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[1:] != self.image_shape:
-            raise ValueError(f"expected images of shape [B, {', '.join(map(str, self.image_shape))}], "
-                             f"got {list(x.shape)}; build the model with image_shape={tuple(x.shape[1:])}")
+        _check_images(x, self.image_shape)
         return self.head(self.features(x)).flatten()  # [B, 1, 1, 1] -> [B]
 
 
