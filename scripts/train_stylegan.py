@@ -45,6 +45,14 @@ from coursekit.stylegan import (
 )
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    """``"64,64,64,64"`` → ``(64, 64, 64, 64)``: one positive width per resolution 4, 8, 16, 32."""
+    widths = tuple(int(x) for x in text.split(","))
+    if len(widths) != len(StyleGANConfig().channels) or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected {len(StyleGANConfig().channels)} positive widths, got {text!r}")
+    return widths
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=3000)
@@ -56,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ema-kimg", type=float, default=5.0, help="half-life of G's weight average, in 1000 images")
     p.add_argument("--shapes", choices=tuple(RANGES), default="small",
                    help="size range of the training shapes (coursekit.shapes.SMALL or LARGE)")
+    p.add_argument("--channels", type=_widths, default=StyleGANConfig().channels,
+                   help="synthesis widths at 4, 8, 16 and 32 px, comma-separated (default 64,64,32,32)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=50)
@@ -76,7 +86,7 @@ def real_batch(step: int, batch: int, seed: int, shapes: str = "small") -> torch
 
 def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
-    config = StyleGANConfig()
+    config = StyleGANConfig(channels=args.channels)
     G, D = StyleGenerator(config), StyleDiscriminator(config)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)

@@ -206,3 +206,9 @@ def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
     readme = (tmp_path / "README_stylegan.md").read_text()
     assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --shapes large")
     assert "steps completed: 3" in readme and readme.count("\n| ") == 10  # header + crossovers 0..8
+    wide = tmp_path / "wide.pt"
+    assert sg.main(["--steps", "1", "--channels", "64,64,48,40", "--out", str(wide), "--state", str(tmp_path / "w.pt")]
+                   + common[:-4]) == 0
+    assert load_stylegan(wide).config.channels == (64, 64, 48, 40)
+    with pytest.raises(SystemExit):
+        sg.parse_args(["--channels", "64,64"])
