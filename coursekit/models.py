@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from coursekit.layer_shapes import conv_out
 from coursekit.packing import MinibatchStdDev, PackedDiscriminator, pack
 
 __all__ = [
@@ -395,7 +396,7 @@ class DeepDCGANDiscriminator(nn.Module):
         for i, (a, b) in enumerate(itertools.pairwise(widths)):
             layers.append(nn.Conv2d(a, b, 3, 2, 1, bias=i == 0))  # [B, a, s, s] -> [B, b, ⌈s/2⌉, ⌈s/2⌉]
             layers += ([nn.BatchNorm2d(b)] if i else []) + [nn.LeakyReLU(0.2)]
-            h = (h + 1) // 2
+            h = conv_out(h, 3, 2, 1)
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(widths[-1], 1, h, 1, 0)  # [B, 4·ndf, s, s] -> [B, 1, 1, 1]
         dcgan_init(self)
