@@ -82,7 +82,8 @@ def contenders(quick: bool | None = None) -> tuple[Contender, ...]:
                   TrainConfig(steps=steps(20, 3000), loss="bce", **dcgan, **common)),
         Contender("DCGAN", "04", ("04_dcgan.pt",),
                   lambda: DCGANGenerator(nz=100, ngf=32), lambda: DeepDCGANDiscriminator(ndf=32),
-                  TrainConfig(steps=steps(10, 800), loss="bce", **dcgan, **common)),
+                  # lesson 4's batch of 32: half the time per step, and faster to good digits (docs/benchmarks.md)
+                  TrainConfig(steps=steps(20, 1600), loss="bce", **dict(dcgan, batch_size=32), **common)),
         Contender("WGAN-GP", "05", ("05_wgan_gp.pt", "05_wgangp.pt"),
                   lambda: DCGANGenerator(nz=100, ngf=32), lambda: WGANCritic(ndf=32),
                   # Gulrajani et al. 2017: λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)

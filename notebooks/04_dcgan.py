@@ -49,7 +49,8 @@ device = start_lesson(seed=SEED)
 
 NGF = NDF = 32  # DCGAN widths: half the paper's 64 (a 2-core CPU budget; see the race below)
 NZ = 100
-BATCH = 64
+BATCH = 32  # the DCGAN's mini-batch (why 32: section 1)
+MLP_BATCH = 64  # lesson 2's, for its MLP GAN in the race
 BUDGET = quick_or_full(4.0, 150.0)  # seconds of training for EACH model in the race
 CHUNK = quick_or_full(5, 25)  # steps per turn in the race
 N_EVAL = quick_or_full(300, 1000)  # samples per model for the metrics
@@ -75,7 +76,11 @@ def make_mlp() -> tuple[nn.Module, nn.Module]:
 # Plus (Secs. 3 and 4): batchnorm on neither the generator's output nor the
 # discriminator's input, weights initialised from N(0, 0.02²), Adam with lr 2·10⁻⁴ and
 # β₁ = 0.5, leaky slope 0.2, mini-batches of 128, images scaled to [-1, 1] (tanh's range).
-# To fit a 2-core CPU we use half the paper's channel widths and batches of 64.
+# To fit a 2-core CPU we use half the paper's channel widths, and batches of 32, a
+# quarter of the paper's: here a step of 32 images takes about half as long as a step
+# of 64, and the smaller batch, though it needs more steps, gets to good digits in fewer
+# seconds (measured by `bench/bench_time_to_quality.py`; the numbers are in
+# `docs/benchmarks.md`).
 #
 # The course's `DCGANGenerator` and `DCGANDiscriminator` follow them for 28×28 images:
 # 28 = 7·2², so the generator projects $z$ to a 7×7 map and doubles it twice, and the
@@ -155,8 +160,8 @@ print(format_trace(trace_shapes(fixed, (2, 1, 28, 28))[-2:]))
 # more per step than the two-convolution pyramid, and it is worth it: measured by
 # `bench/bench_time_to_quality.py` (the numbers are in `docs/benchmarks.md`), the same
 # generator trained against the pyramid levelled off at about 75 % classifier-confident
-# digits however long it trained (88,500 steps), and against this one it reached 79.6 %
-# in 40 minutes.
+# digits however long it trained (88,500 steps), and against this one it reaches 80 %
+# in about half an hour (with batches of 32).
 
 # %%
 D_deep = DeepDCGANDiscriminator(ndf=NDF)
@@ -206,13 +211,14 @@ torch.manual_seed(SEED)
 dcgan_G, dcgan_D = DCGANGenerator(nz=NZ, ngf=NGF), DeepDCGANDiscriminator(ndf=NDF)
 torch.manual_seed(SEED)
 mlp_G, mlp_D = make_mlp()
-common = dict(batch_size=BATCH, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce", seed=SEED,
+common = dict(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce", seed=SEED,
               steps=10**9, log_every=quick_or_full(5, 25), progress=False)  # one bar for the race instead
 dash = training_dashboard(min_interval=quick_or_full(30.0, 2.0))
 display(dash)
-dcgan = GANTrainer(dcgan_G, dcgan_D, images, TrainConfig(**common, snapshot_every=quick_or_full(10, 100),
-                                                          n_snapshot=36), callbacks=[dash])
-mlp = GANTrainer(mlp_G, mlp_D, images, TrainConfig(**common, snapshot_every=quick_or_full(20, 400), n_snapshot=36))
+dcgan = GANTrainer(dcgan_G, dcgan_D, images, TrainConfig(**common, batch_size=BATCH, n_snapshot=36,
+                                                          snapshot_every=quick_or_full(10, 100)), callbacks=[dash])
+mlp = GANTrainer(mlp_G, mlp_D, images, TrainConfig(**common, batch_size=MLP_BATCH, n_snapshot=36,
+                                                  snapshot_every=quick_or_full(20, 400)))
 
 
 def race(trainers: dict[str, GANTrainer], budget: float, chunk: int) -> dict[str, float]:
@@ -301,16 +307,16 @@ fig
 # is the usual reason to expect it to use its seconds better: its filters are local and
 # shared across positions, so a stroke learned in one place is drawn everywhere, while
 # the MLP must learn each pixel's relation to every other separately. In the run shown
-# here that did not decide the race: the MLP GAN, several times cheaper per step on this
-# CPU (the ms/step above), took several times more steps in the same seconds and is
-# ahead on both metrics. At this budget the race is close and has gone both ways on the
-# same machine: an earlier recorded run (with the two-convolution discriminator, while
-# the MLP GAN ran at 27 ms per step) had the DCGAN ahead on MNIST-FID and behind on the
-# confident share. Read both metric columns: MNIST-FID compares whole distributions, the
-# confident share only asks whether single samples look like some digit. What the deeper
-# discriminator buys shows over longer runs (`docs/benchmarks.md`): trained for 40 minutes the DCGAN's generator
-# reached 79.6 % confident digits, where against the two-convolution discriminator it
-# levelled off near 75 %.
+# here that did not settle the race: the MLP GAN, about twice as cheap per step on this
+# CPU (the ms/step above), took over twice the steps in the same seconds, and the two
+# split the metrics, the DCGAN ahead on MNIST-FID and the MLP GAN on the confident share.
+# At this budget the race is close and has gone both ways on the same machine: an earlier
+# recorded run (the DCGAN with batches of 64) had the MLP GAN ahead on both. Read both
+# metric columns: MNIST-FID compares whole distributions, the confident share only asks
+# whether single samples look like some digit. What the deeper discriminator buys shows
+# over longer runs (`docs/benchmarks.md`): trained for about half an hour, the DCGAN's
+# generator reaches 80 % confident digits, where against the two-convolution
+# discriminator it levelled off near 75 %.
 
 # %% [markdown]
 # ## 6. The DCGAN's latent space
