@@ -45,11 +45,14 @@ from coursekit.stylegan import (
 )
 
 
+DEFAULT_WIDTHS = StyleGANConfig().channels  # synthesis widths at 4, 8, 16, 32 px
+
+
 def _widths(text: str) -> tuple[int, ...]:
     """``"64,64,64,64"`` → ``(64, 64, 64, 64)``: one positive width per resolution 4, 8, 16, 32."""
     widths = tuple(int(x) for x in text.split(","))
-    if len(widths) != len(StyleGANConfig().channels) or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"expected {len(StyleGANConfig().channels)} positive widths, got {text!r}")
+    if len(widths) != len(DEFAULT_WIDTHS) or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected {len(DEFAULT_WIDTHS)} positive widths, got {text!r}")
     return widths
 
 
@@ -64,8 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ema-kimg", type=float, default=5.0, help="half-life of G's weight average, in 1000 images")
     p.add_argument("--shapes", choices=tuple(RANGES), default="small",
                    help="size range of the training shapes (coursekit.shapes.SMALL or LARGE)")
-    p.add_argument("--channels", type=_widths, default=StyleGANConfig().channels,
-                   help="synthesis widths at 4, 8, 16 and 32 px, comma-separated (default 64,64,32,32)")
+    p.add_argument("--channels", type=_widths, default=DEFAULT_WIDTHS,
+                   help="synthesis widths at 4, 8, 16 and 32 px, comma-separated (default "
+                        + ",".join(map(str, DEFAULT_WIDTHS)) + ")")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=50)
