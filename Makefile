@@ -50,8 +50,9 @@ sync: $(STAMP)
 exercises: sync
 
 # Run every lesson in full mode in a fresh kernel, save the executed
-# notebooks (real outputs for readers) and write docs/timings.md.
-execute: $(STAMP)
+# notebooks (real outputs for readers) and write docs/timings.md. It runs the
+# .ipynb files, so sync them from their .py pairs first.
+execute: sync
 	$(BIN)/python scripts/execute_notebooks.py --quick-too
 
 # Benchmarks: each prints ratios measured side by side in one run.
