@@ -24,7 +24,6 @@ import copy
 import json
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import torch
 
 from coursekit.data import make_shapes
 from coursekit.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
-from coursekit.runtime import seed_everything
+from coursekit.runtime import runs_dir, seed_everything
 from coursekit.shapes import RANGES
 from coursekit.stylegan import (
     WEIGHTS,
@@ -75,8 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--out", type=Path, default=WEIGHTS)
-    p.add_argument("--state", type=Path, default=Path(tempfile.gettempdir()) / "stylegan_shapes_state.pt")
-    p.add_argument("--resume", action="store_true", help="continue from --state")
+    p.add_argument("--state", type=Path, default=runs_dir() / "stylegan_shapes_state.pt",
+                   help="training state for --resume (default: runs/stylegan_shapes_state.pt, kept across restarts)")
+    p.add_argument("--resume", action="store_true", help="continue from --state (same --channels and --shapes)")
     p.add_argument("--eval-only", action="store_true", help="only measure --out and rewrite its README")
     p.add_argument("--eval-n", type=int, default=1000, help="samples / mixes for the final measurements")
     return p.parse_args(argv)
@@ -86,6 +86,26 @@ def real_batch(step: int, batch: int, seed: int, shapes: str = "small") -> torch
     """The step's batch of real shapes: fixed by (seed, step)."""
     images, _ = make_shapes(batch, seed=seed * 1_000_003 + step + 1, **RANGES[shapes])
     return images
+
+
+def load_state(args: argparse.Namespace) -> dict:
+    """The saved training state at ``args.state``; stops with a message if it is missing or was
+    trained with other ``--channels`` or ``--shapes`` than ``args``."""
+    if not args.state.exists():
+        raise SystemExit(f"--resume: no saved state at {args.state} (pass the --state of the run to continue)")
+    s = torch.load(args.state, map_location="cpu", weights_only=False)
+    saved = {"channels": tuple(s["channels"]) if "channels" in s else None, "shapes": s.get("shapes")}
+    wanted = {"channels": tuple(args.channels), "shapes": args.shapes}
+    differ = [k for k in saved if saved[k] is not None and saved[k] != wanted[k]]
+    if saved["channels"] is None:  # a state saved before the widths were recorded: compare a tensor's shape
+        g_shapes = {k: v.shape for k, v in StyleGenerator(StyleGANConfig(channels=args.channels)).state_dict().items()}
+        if any(g_shapes.get(k) != v.shape for k, v in s["G"].items()):
+            differ.append("channels")
+    if differ:
+        runs = " ; ".join(s.get("commands", ["(not recorded)"]))
+        raise SystemExit(f"--resume: the state at {args.state} was trained with other --{' and --'.join(differ)} "
+                         f"than this command; resume it with the options of: {runs}")
+    return s
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -98,8 +118,8 @@ def train(args: argparse.Namespace) -> dict:
     start, elapsed, log = 0, 0.0, []
     command = "python scripts/train_stylegan.py " + " ".join(shlex.quote(a) for a in args.argv)
     commands = [command]  # every command that contributed steps, in order (a resumed run appends)
-    if args.resume and args.state.exists():
-        s = torch.load(args.state, map_location="cpu", weights_only=False)
+    if args.resume:
+        s = load_state(args)
         for obj, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             obj.load_state_dict(s[key])
         start, elapsed, log = s["step"], s["elapsed"], s["log"]
@@ -155,7 +175,8 @@ def train(args: argparse.Namespace) -> dict:
             torch.save(
                 {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
                  "opt_d": opt_d.state_dict(), "step": step + 1, "elapsed": elapsed, "log": log,
-                 "rng": torch.get_rng_state(), "commands": commands},
+                 "rng": torch.get_rng_state(), "commands": commands, "channels": config.channels,
+                 "shapes": args.shapes},
                 args.state,
             )
             meta = {"seed": args.seed, "shapes": args.shapes, "steps": step + 1, "batch": args.batch,

@@ -213,3 +213,23 @@ def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
     assert load_stylegan(wide).config.channels == (64, 64, 48, 40)
     with pytest.raises(SystemExit):
         sg.parse_args(["--channels", "64,64"])
+
+
+def test_train_stylegan_refuses_to_resume_another_run(tmp_path):
+    sg = load("scripts/train_stylegan.py", "train_stylegan")
+    state = tmp_path / "state.pt"
+    tiny = ["--threads", "1", "--batch", "4", "--save-every", "1", "--eval-n", "4", "--out", str(tmp_path / "g.pt"),
+            "--state", str(state)]
+    with pytest.raises(SystemExit, match="no saved state"):
+        sg.main(["--steps", "1", "--resume"] + tiny)
+    assert sg.main(["--steps", "1", "--channels", "64,64,48,40"] + tiny) == 0
+    with pytest.raises(SystemExit, match="other --channels"):
+        sg.main(["--steps", "2", "--resume"] + tiny)
+    with pytest.raises(SystemExit, match="other --shapes"):
+        sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--shapes", "large"] + tiny)
+    s = torch.load(state, weights_only=False)
+    del s["channels"], s["shapes"]  # a state saved before the widths were recorded
+    torch.save(s, state)
+    with pytest.raises(SystemExit, match="other --channels"):
+        sg.main(["--steps", "2", "--resume"] + tiny)
+    assert sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40"] + tiny) == 0
