@@ -185,11 +185,10 @@ def train(args: argparse.Namespace) -> dict:
     return {"train_seconds": round(time.perf_counter() - t0, 1), "log": log}
 
 
-def evaluate(path: Path, n: int, seed: int, shapes: str = "small") -> dict:
-    """Measure the checkpoint (trained on ``shapes``): validity, attribute spread, and the style-mixing table."""
+def evaluate(G: StyleGenerator, n: int, seed: int, shapes: str = "small") -> dict:
+    """Measure ``G`` (trained on ``shapes``): validity, attribute spread, and the style-mixing table."""
     from coursekit.shape_attributes import MAX_AREAS, mixing_table, sample_report
 
-    G = load_stylegan(path)
     max_area = MAX_AREAS[shapes]  # the validity bound of the data it was trained on
     torch.manual_seed(seed)
     report = {"samples": sample_report(G, n, max_area=max_area)}
@@ -248,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed={args.seed} | steps={args.steps} | batch={args.batch} | out={args.out}")
     if not args.eval_only:
         train(args)
-    meta = torch.load(args.out, map_location="cpu", weights_only=True)["meta"]
-    report = evaluate(args.out, args.eval_n, args.seed, meta.get("shapes", "small"))
+    G, _, meta = load_stylegan(args.out, with_discriminator=True)
+    report = evaluate(G, args.eval_n, args.seed, meta.get("shapes", "small"))
     print(json.dumps(report, indent=1))
     write_readme(args.out, meta, report)
     print(f"wrote {args.out} and {args.out.with_name('README_stylegan.md')}")
