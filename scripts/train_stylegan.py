@@ -45,6 +45,7 @@ from coursekit.stylegan import (
 
 
 DEFAULT_WIDTHS = StyleGANConfig().channels  # synthesis widths at 4, 8, 16, 32 px
+DEFAULT_D_WIDTHS = StyleGANConfig().d_channels  # discriminator widths at 32, 16, 8, 4 px
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -69,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--channels", type=_widths, default=DEFAULT_WIDTHS,
                    help="synthesis widths at 4, 8, 16 and 32 px, comma-separated (default "
                         + ",".join(map(str, DEFAULT_WIDTHS)) + ")")
+    p.add_argument("--d-channels", type=_widths, default=DEFAULT_D_WIDTHS,
+                   help="discriminator widths at 32, 16, 8 and 4 px, comma-separated (default "
+                        + ",".join(map(str, DEFAULT_D_WIDTHS)) + ")")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=50)
@@ -76,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=WEIGHTS)
     p.add_argument("--state", type=Path, default=runs_dir() / "stylegan_shapes_state.pt",
                    help="training state for --resume (default: runs/stylegan_shapes_state.pt, kept across restarts)")
-    p.add_argument("--resume", action="store_true", help="continue from --state (same --channels and --shapes)")
+    p.add_argument("--resume", action="store_true", help="continue from --state (same --channels, --d-channels and --shapes)")
     p.add_argument("--eval-only", action="store_true", help="only measure --out and rewrite its README")
     p.add_argument("--eval-n", type=int, default=1000, help="samples / mixes for the final measurements")
     return p.parse_args(argv)
@@ -90,27 +94,30 @@ def real_batch(step: int, batch: int, seed: int, shapes: str = "small") -> torch
 
 def load_state(args: argparse.Namespace) -> dict:
     """The saved training state at ``args.state``; stops with a message if it is missing or was
-    trained with other ``--channels`` or ``--shapes`` than ``args``."""
+    trained with other ``--channels``, ``--d-channels`` or ``--shapes`` than ``args``."""
     if not args.state.exists():
         raise SystemExit(f"--resume: no saved state at {args.state} (pass the --state of the run to continue)")
     s = torch.load(args.state, map_location="cpu", weights_only=False)
-    saved = {"channels": tuple(s["channels"]) if "channels" in s else None, "shapes": s.get("shapes")}
-    wanted = {"channels": tuple(args.channels), "shapes": args.shapes}
+    saved = {k: (tuple(s[k]) if k in s else None) for k in ("channels", "d_channels")} | {"shapes": s.get("shapes")}
+    wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes}
     differ = [k for k in saved if saved[k] is not None and saved[k] != wanted[k]]
-    if saved["channels"] is None:  # a state saved before the widths were recorded: compare a tensor's shape
-        g_shapes = {k: v.shape for k, v in StyleGenerator(StyleGANConfig(channels=args.channels)).state_dict().items()}
-        if any(g_shapes.get(k) != v.shape for k, v in s["G"].items()):
-            differ.append("channels")
+    config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels)
+    for key, net, model in (("channels", "G", StyleGenerator), ("d_channels", "D", StyleDiscriminator)):
+        if saved[key] is None:  # a state saved before the widths were recorded: compare the tensors' shapes
+            shapes = {k: v.shape for k, v in model(config).state_dict().items()}
+            if any(shapes.get(k) != v.shape for k, v in s[net].items()):
+                differ.append(key)
     if differ:
         runs = " ; ".join(s.get("commands", ["(not recorded)"]))
-        raise SystemExit(f"--resume: the state at {args.state} was trained with other --{' and --'.join(differ)} "
+        names = ", ".join("--" + k.replace("_", "-") for k in differ)
+        raise SystemExit(f"--resume: the state at {args.state} was trained with other {names} "
                          f"than this command; resume it with the options of: {runs}")
     return s
 
 
 def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
-    config = StyleGANConfig(channels=args.channels)
+    config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels)
     G, D = StyleGenerator(config), StyleDiscriminator(config)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
@@ -176,6 +183,7 @@ def train(args: argparse.Namespace) -> dict:
                 {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
                  "opt_d": opt_d.state_dict(), "step": step + 1, "elapsed": elapsed, "log": log,
                  "rng": torch.get_rng_state(), "commands": commands, "channels": config.channels,
+                 "d_channels": config.d_channels,
                  "shapes": args.shapes},
                 args.state,
             )

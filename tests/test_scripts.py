@@ -208,9 +208,10 @@ def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
     assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --shapes large")
     assert "steps completed: 3" in readme and readme.count("\n| ") == 10  # header + crossovers 0..8
     wide = tmp_path / "wide.pt"
-    assert sg.main(["--steps", "1", "--channels", "64,64,48,40", "--out", str(wide), "--state", str(tmp_path / "w.pt")]
-                   + tiny) == 0
+    assert sg.main(["--steps", "1", "--channels", "64,64,48,40", "--d-channels", "16,24,32,48", "--out", str(wide),
+                    "--state", str(tmp_path / "w.pt")] + tiny) == 0
     assert load_stylegan(wide).config.channels == (64, 64, 48, 40)
+    assert load_stylegan(wide).config.d_channels == (16, 24, 32, 48)
     with pytest.raises(SystemExit):
         sg.parse_args(["--channels", "64,64"])
 
@@ -225,11 +226,15 @@ def test_train_stylegan_refuses_to_resume_another_run(tmp_path):
     assert sg.main(["--steps", "1", "--channels", "64,64,48,40"] + tiny) == 0
     with pytest.raises(SystemExit, match="other --channels"):
         sg.main(["--steps", "2", "--resume"] + tiny)
+    with pytest.raises(SystemExit, match="other --d-channels"):
+        sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--d-channels", "8,8,8,8"] + tiny)
     with pytest.raises(SystemExit, match="other --shapes"):
         sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--shapes", "large"] + tiny)
     s = torch.load(state, weights_only=False)
-    del s["channels"], s["shapes"]  # a state saved before the widths were recorded
+    del s["channels"], s["d_channels"], s["shapes"]  # a state saved before the widths were recorded
     torch.save(s, state)
     with pytest.raises(SystemExit, match="other --channels"):
         sg.main(["--steps", "2", "--resume"] + tiny)
+    with pytest.raises(SystemExit, match="other --d-channels"):
+        sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--d-channels", "8,8,8,8"] + tiny)
     assert sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40"] + tiny) == 0
