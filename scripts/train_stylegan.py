@@ -182,9 +182,8 @@ def train(args: argparse.Namespace) -> dict:
             torch.save(
                 {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
                  "opt_d": opt_d.state_dict(), "step": step + 1, "elapsed": elapsed, "log": log,
-                 "rng": torch.get_rng_state(), "commands": commands, "channels": config.channels,
-                 "d_channels": config.d_channels,
-                 "shapes": args.shapes},
+                 "rng": torch.get_rng_state(), "commands": commands,
+                 "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes},
                 args.state,
             )
             meta = {"seed": args.seed, "shapes": args.shapes, "steps": step + 1, "batch": args.batch,
