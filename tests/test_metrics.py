@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from coursekit.data import ring_centers
+from coursekit.data import grid_centers, ring_centers, sample_grid
 from coursekit.metrics import (
     fid_from_features,
     fid_from_stats,
@@ -289,8 +289,11 @@ def test_mode_coverage_on_hand_built_samples():
     near = near + 2 * std * torch.tensor([0.6, 0.8])  # distance 2 std < 3 std
     far = torch.zeros(50, 2)  # the ring's centre: 2.0 from every mode
     result = mode_coverage(torch.cat([near, far]), centers, std)
-    assert set(result) == {"modes", "high_quality", "reverse_kl"}
-    assert result["modes"] == 3
+    assert set(result) == {"modes", "modes_any", "high_quality", "reverse_kl"}
+    # fair share 100 / 8 = 12.5 samples; 20 % of it is 2.5, so 10 samples capture a mode
+    assert result["modes"] == result["modes_any"] == 3
+    # at min_fraction 1, a mode needs its whole fair share: only mode 0 (30 samples) has it
+    assert mode_coverage(torch.cat([near, far]), centers, std, min_fraction=1.0)["modes"] == 1
     assert result["high_quality"] == pytest.approx(0.5)
     q = np.array([30, 10, 10]) / 50
     assert result["reverse_kl"] == pytest.approx(float((q * np.log(8 * q)).sum()))
@@ -300,15 +303,34 @@ def test_mode_coverage_on_hand_built_samples():
 def test_mode_coverage_extremes_and_threshold():
     centers = ring_centers(8)
     every_mode = centers.repeat(25, 1)  # 200 samples, 25 exactly on each mode
-    assert mode_coverage(every_mode, centers, 0.02) == {"modes": 8, "high_quality": 1.0, "reverse_kl": 0.0}
+    assert mode_coverage(every_mode, centers, 0.02) == {"modes": 8, "modes_any": 8, "high_quality": 1.0,
+                                                        "reverse_kl": 0.0}
     one_mode = centers[5].repeat(100, 1)
     assert mode_coverage(one_mode, centers, 0.02)["reverse_kl"] == pytest.approx(math.log(8))
     nowhere = torch.zeros(100, 2)
-    assert mode_coverage(nowhere, centers, 0.02) == {"modes": 0, "high_quality": 0.0, "reverse_kl": math.log(8)}
+    assert mode_coverage(nowhere, centers, 0.02) == {"modes": 0, "modes_any": 0, "high_quality": 0.0,
+                                                     "reverse_kl": math.log(8)}
     # the threshold is in units of std: 4 std away counts at threshold 5, not at 3
     off = centers + 4 * 0.02 * torch.tensor([1.0, 0.0])
     assert mode_coverage(off, centers, 0.02)["modes"] == 0
     assert mode_coverage(off, centers, 0.02, threshold=5.0)["modes"] == 8
+
+
+def test_mode_coverage_does_not_credit_a_smear_over_the_plane():
+    # 2,500 samples spread uniformly over the grid's square: a few land near every centre,
+    # so the one-sample count "captures" almost all 25 modes; none holds 20 % of its fair share.
+    centers, std = grid_centers(5, spacing=2.0), 0.05
+    smear = torch.rand(2500, 2, generator=torch.Generator().manual_seed(0)) * 10.0 - 5.0
+    result = mode_coverage(smear, centers, std)
+    assert result["modes_any"] >= 20
+    assert result["modes"] == 0
+    assert result["high_quality"] < 0.05
+    # a collapse onto 3 modes, each with a third of the samples: 3 captured, the rest not
+    collapse = centers[[0, 7, 19]].repeat_interleave(834, dim=0)[:2500]
+    assert mode_coverage(collapse, centers, std)["modes"] == 3
+    # real data from the mixture captures every mode
+    real = sample_grid(2500, generator=torch.Generator().manual_seed(1))
+    assert mode_coverage(real, centers, std)["modes"] == 25
 
 
 def test_mode_coverage_rejects_bad_input():
@@ -319,6 +341,8 @@ def test_mode_coverage_rejects_bad_input():
         mode_coverage(torch.zeros(10, 2), centers, 0.0)
     with pytest.raises(ValueError, match="NaN"):
         mode_coverage(torch.full((10, 2), float("nan")), centers, 0.02)
+    with pytest.raises(ValueError, match="min_fraction"):
+        mode_coverage(torch.zeros(10, 2), centers, 0.02, min_fraction=1.5)
 
 
 # ------------------------------------------------------------------ bad input in general
