@@ -2,7 +2,8 @@
 import numpy as np
 import torch
 
-from coursekit.check import Case, Exercise, Mistake, check, compare, format_result, run_exercise
+from coursekit.check import (Call, Case, Exercise, Mistake, ReferenceSealed, check, compare, format_result, observe,
+                             run_exercise)
 
 
 def _ref(x):
@@ -50,13 +51,38 @@ def test_cases_are_randomised_so_hard_coded_answers_fail():
     assert not run_exercise(EX, hard_coded, seed=2).cases[0].passed
 
 
-def test_partial_credit_and_custom_verify():
+def test_partial_credit_and_custom_probe_and_judge():
     def cases(rng):
-        return [Case("ok", verify=lambda fn: None), Case("bad", verify=lambda fn: "needs create_graph")]
+        probe = lambda fn: {"twice": fn(torch.tensor(1.0)) * 2}  # noqa: E731
+        return [Case("ok", probe=probe, judge=lambda got, exp: None),
+                Case("bad", probe=probe, judge=lambda got, exp: None if got == exp else "needs create_graph")]
 
     ex = Exercise("99.v", "v", "Verify", 4, _ref, cases, "hint")
-    result = run_exercise(ex, _ref)
+    result = run_exercise(ex, lambda x: 2 * x)
     assert result.earned == 2 and result.cases[1].message == "needs create_graph"
+
+
+def test_observations_are_plain_data():
+    import numpy as np
+
+    obs = observe(Call((torch.ones(2, requires_grad=True),)), lambda x: (x * 2, np.float64(1.5), np.ones(2), object()))
+    assert obs["status"] == "returned"
+    tensor, number, array, other = obs["value"]
+    assert tensor.grad_fn is None and type(number) is float and isinstance(array, torch.Tensor) and other == "<object>"
+    assert observe(Call(), lambda: 1 / 0) == {"status": "raised", "message": "ZeroDivisionError: division by zero"}
+
+    def untouched():
+        raise NotImplementedError()
+
+    assert observe(Call(), untouched)["status"] == "not implemented"
+
+
+def test_a_sealed_reference_scores_zero_with_its_own_message():
+    def sealed(*args):
+        raise ReferenceSealed("sealed")
+
+    result = run_exercise(EX, lambda x: sealed(x))
+    assert result.status == "failed" and result.earned == 0 and "uses coursekit's reference" in result.message
 
 
 def test_learner_cannot_mutate_the_reference_inputs():

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import torch
@@ -136,16 +137,25 @@ def _pack_cases(rng: np.random.Generator) -> list[Case]:
     x = torch.as_tensor(rng.normal(size=(6, 2)), dtype=torch.float32)
     cases.append(Case("m=1 leaves the batch as it is", (x, 1)))
 
-    def raises(fn) -> str | None:
-        b = 3 * int(rng.integers(2, 5)) + 1
-        try:
-            fn(torch.zeros(b, 2), 3)
-        except ValueError:
-            return None
-        return f"a batch of {b} cannot be split into packs of 3: raise a ValueError that says so."
-
-    cases.append(Case("a batch that is not a multiple of m raises ValueError", verify=raises))
+    b = 3 * int(rng.integers(2, 5)) + 1
+    cases.append(Case("a batch that is not a multiple of m raises ValueError", probe=partial(_probe_raises, b),
+                      judge=partial(_judge_raises, b)))
     return cases
+
+
+def _probe_raises(b: int, fn) -> str:
+    """Call ``fn`` on a batch of ``b`` (not a multiple of 3) with m = 3: "ValueError" if it raised one."""
+    try:
+        fn(torch.zeros(b, 2), 3)
+    except ValueError:
+        return "ValueError"
+    return "no ValueError"
+
+
+def _judge_raises(b: int, got, expected) -> str | None:
+    if got == "ValueError":
+        return None
+    return f"a batch of {b} cannot be split into packs of 3: raise a ValueError that says so."
 
 
 def _mbstd_cases(rng: np.random.Generator) -> list[Case]:

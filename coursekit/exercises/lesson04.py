@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -222,24 +223,38 @@ def _init_problem(model: nn.Module, returned) -> str | None:
     return None
 
 
-def _init_verify(seed: int, widths_rng_seed: int) -> Callable[[Callable], str | None]:
-    def verify(fn: Callable) -> str | None:
-        model = _Toy(np.random.default_rng(widths_rng_seed))
-        with torch.no_grad():  # start from something clearly not DCGAN-initialised
-            for m in _layers(model):
-                m.weight.uniform_(-0.5, 0.5)
-                if m.bias is not None:
-                    m.bias.fill_(0.3)
-        before = [m.weight.detach().clone() for m in _layers(model)]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            returned = fn(model)
-        problem = _init_problem(model, returned)
-        if problem is None and any(torch.equal(b, m.weight) for b, m in zip(before, _layers(model))):
-            return "some weights were not re-drawn. Hint: " + WEIGHT_STD_HINT
-        return problem
+def _probe_init(seed: int, widths: int, fn: Callable) -> dict:
+    """Call ``fn`` on a fresh random-width model: its parameters after, and whether each weight was re-drawn.
 
-    return verify
+    A probe: it runs where the function lives (the learner's kernel when grading) and returns plain data.
+    """
+    model = _Toy(np.random.default_rng(widths))
+    with torch.no_grad():  # start from something clearly not DCGAN-initialised
+        for m in _layers(model):
+            m.weight.uniform_(-0.5, 0.5)
+            if m.bias is not None:
+                m.bias.fill_(0.3)
+    before = [m.weight.detach().clone() for m in _layers(model)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        returned = fn(model)
+    return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "returned_model": returned is model,
+            "redrawn": [not torch.equal(b, m.weight) for b, m in zip(before, _layers(model))]}
+
+
+def _judge_init(widths: int, got: dict, expected: dict) -> str | None:
+    """Rebuild the model from the learner's parameters, then check its statistics (in the judging process)."""
+    model = _Toy(np.random.default_rng(widths))
+    state = got.get("state") if isinstance(got, dict) else None
+    try:
+        model.load_state_dict(state)
+    except Exception:
+        return "the model's parameters changed shape or names: initialise them in place. Hint: " + WEIGHT_STD_HINT
+    problem = _init_problem(model, model if got.get("returned_model") is True else None)
+    if problem is None and not all(v is True for v in got.get("redrawn", [])):
+        return "some weights were not re-drawn. Hint: " + WEIGHT_STD_HINT
+    return problem
 
 
 def _init_cases(rng: np.random.Generator) -> list[Case]:
@@ -248,7 +263,8 @@ def _init_cases(rng: np.random.Generator) -> list[Case]:
         seed, widths = int(rng.integers(0, 2**31 - 1)), int(rng.integers(0, 2**31 - 1))
         w = _Toy(np.random.default_rng(widths))
         desc = ", ".join(f"{type(m).__name__} weight {list(m.weight.shape)}" for m in _layers(w))
-        cases.append(Case(f"random-width model: {desc}", verify=_init_verify(seed, widths)))
+        cases.append(Case(f"random-width model: {desc}", probe=partial(_probe_init, seed, widths),
+                          judge=partial(_judge_init, widths)))
     return cases
 
 

@@ -15,6 +15,8 @@ case that backpropagates the penalty into the critic's parameters
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -146,6 +148,12 @@ def _seeded(rng: np.random.Generator, make):
     return make()
 
 
+def _make_critic(kind: str, size: int, seed: int) -> nn.Module:
+    """The critic of a case, rebuilt identically wherever it is needed (``kind`` "mlp" or "conv")."""
+    torch.manual_seed(seed)
+    return _mlp_critic(size) if kind == "mlp" else _conv_critic(size)
+
+
 def _diagnose_at(critic: nn.Module, x_hat: Tensor, got: Tensor) -> str | None:
     """None if ``got`` is the penalty at ``x_hat``; else the hint of the mistake it matches (or a generic one)."""
     expected = _RIGHT_AT(critic, x_hat)
@@ -157,52 +165,70 @@ def _diagnose_at(critic: nn.Module, x_hat: Tensor, got: Tensor) -> str | None:
     return f"at the x̂ your function used, the penalty is {float(expected):.6g}, you returned {float(got):.6g}. " + GP_HINT
 
 
-def _verify_interpolates(make_critic, real: Tensor, fake: Tensor):
-    """A verify case: check the learner's x̂ (on the segments, one ε per sample), then the value at that x̂."""
-    def verify(fn) -> str | None:
-        rec = _Recorder(make_critic())
-        got = fn(rec, real.clone(), fake.clone())
-        if rec.seen is None:
-            return "call critic(x_hat) on the interpolates: your function never called the critic."
-        x_hat = rec.seen
-        if x_hat.shape != real.shape:
-            return f"x̂ has shape {list(x_hat.shape)}, expected {list(real.shape)} (the shape of real and fake). " + _PER_SAMPLE_EPS
-        d, r = (x_hat - fake).flatten(1), (real - fake).flatten(1)   # x̂ − x̃ = ε (x − x̃), per row
-        eps = (d * r).sum(1) / (r * r).sum(1)                        # [B]
-        if (d - eps[:, None] * r).abs().max() > 1e-4:
-            return _PER_SAMPLE_EPS
-        if eps.min() < -1e-5 or eps.max() > 1 + 1e-5:
-            return _INTERPOLATE
-        if eps.max() - eps.min() < 1e-6:
-            return _ONE_EPS
-        if not isinstance(got, Tensor) or got.numel() != 1:
-            return f"return a scalar tensor (the mean penalty), got {type(got).__name__} " \
-                   f"{list(got.shape) if isinstance(got, Tensor) else ''}"
-        return _diagnose_at(rec.critic, x_hat, got)
-    return verify
+def _probe_interpolates(critic: tuple, real: Tensor, fake: Tensor, fn) -> dict:
+    """Call ``fn`` with a critic that records its input: the learner's x̂ and returned value (a probe)."""
+    with torch.random.fork_rng(devices=[]):
+        rec = _Recorder(_make_critic(*critic))
+    got = fn(rec, real.clone(), fake.clone())
+    return {"seen": rec.seen, "value": got}
 
 
-def _verify_trains_critic(make_critic, real: Tensor):
-    """A verify case: the penalty must backpropagate into the critic's weights, with the reference's gradient."""
-    def verify(fn) -> str | None:
-        critic = make_critic()
-        got = fn(critic, real.clone(), real.clone())  # fake = real: x̂ = x whatever ε
-        if not isinstance(got, Tensor) or got.grad_fn is None:
-            return _CREATE_GRAPH
-        got.backward()
-        grads = [p.grad for p in critic.parameters()]
-        if all(g is None or float(g.abs().max()) == 0 for g in grads):
-            return _CREATE_GRAPH
-        ref_critic = make_critic()
-        _RIGHT_AT(ref_critic, real.clone()).backward()
-        for (name, p), q in zip(critic.named_parameters(), ref_critic.parameters()):
-            g = torch.zeros_like(p) if p.grad is None else p.grad
-            h = torch.zeros_like(q) if q.grad is None else q.grad  # e.g. the last bias: no effect on ∇x
-            if compare(g, h, rtol=1e-3, atol=1e-6) is not None:
-                return (f"the penalty reaches the critic, but its gradient w.r.t. {name} differs from the "
-                        f"reference's: check the formula (‖g‖ − 1)², the per-sample norm and the mean. " + GP_HINT)
-        return None
-    return verify
+def _judge_interpolates(critic: tuple, real: Tensor, fake: Tensor, got: dict, expected: dict) -> str | None:
+    """Check the learner's x̂ (on the segments, one ε per sample), then the value at that x̂."""
+    x_hat, value = got.get("seen"), got.get("value")
+    if not isinstance(x_hat, Tensor):
+        return "call critic(x_hat) on the interpolates: your function never called the critic."
+    if x_hat.shape != real.shape:
+        return f"x̂ has shape {list(x_hat.shape)}, expected {list(real.shape)} (the shape of real and fake). " + _PER_SAMPLE_EPS
+    d, r = (x_hat - fake).flatten(1), (real - fake).flatten(1)   # x̂ − x̃ = ε (x − x̃), per row
+    eps = (d * r).sum(1) / (r * r).sum(1)                        # [B]
+    if (d - eps[:, None] * r).abs().max() > 1e-4:
+        return _PER_SAMPLE_EPS
+    if eps.min() < -1e-5 or eps.max() > 1 + 1e-5:
+        return _INTERPOLATE
+    if eps.max() - eps.min() < 1e-6:
+        return _ONE_EPS
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        return f"return a scalar tensor (the mean penalty), got {_kind(value)} " \
+               f"{list(value.shape) if isinstance(value, Tensor) else ''}"
+    with torch.random.fork_rng(devices=[]):
+        return _diagnose_at(_make_critic(*critic), x_hat, value)
+
+
+def _kind(value) -> str:
+    return value[1:-1] if isinstance(value, str) and value.startswith("<") else type(value).__name__
+
+
+def _probe_trains_critic(critic: tuple, real: Tensor, fn) -> dict:
+    """Call ``fn`` with fake = real, backpropagate what it returns: the critic's parameter gradients (a probe)."""
+    with torch.random.fork_rng(devices=[]):
+        model = _make_critic(*critic)
+    got = fn(model, real.clone(), real.clone())  # fake = real: x̂ = x whatever ε
+    if not isinstance(got, Tensor) or got.grad_fn is None:
+        return {"graph": False}
+    got.backward()
+    return {"graph": True, "grads": [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]}
+
+
+def _judge_trains_critic(critic: tuple, real: Tensor, got: dict, expected: dict) -> str | None:
+    """The penalty must backpropagate into the critic's weights, with the reference's gradient."""
+    if got.get("graph") is not True:
+        return _CREATE_GRAPH
+    grads = got.get("grads")
+    with torch.random.fork_rng(devices=[]):
+        ref_critic = _make_critic(*critic)
+    if not isinstance(grads, list) or len(grads) != len(list(ref_critic.parameters())):
+        return _CREATE_GRAPH
+    if all(g is None or not isinstance(g, Tensor) or float(g.abs().max()) == 0 for g in grads):
+        return _CREATE_GRAPH
+    _RIGHT_AT(ref_critic, real.clone()).backward()
+    for (name, q), g in zip(ref_critic.named_parameters(), grads):
+        g = torch.zeros_like(q) if not isinstance(g, Tensor) else g
+        h = torch.zeros_like(q) if q.grad is None else q.grad  # e.g. the last bias: no effect on ∇x
+        if compare(g, h, rtol=1e-3, atol=1e-6) is not None:
+            return (f"the penalty reaches the critic, but its gradient w.r.t. {name} differs from the "
+                    f"reference's: check the formula (‖g‖ − 1)², the per-sample norm and the mean. " + GP_HINT)
+    return None
 
 
 def _gp_cases(rng: np.random.Generator) -> list[Case]:
@@ -220,23 +246,22 @@ def _gp_cases(rng: np.random.Generator) -> list[Case]:
     b, d = int(rng.integers(8, 33)), int(rng.integers(2, 6))
     real = torch.from_numpy(rng.normal(2, 0.5, (b, d))).float()
     fake = torch.from_numpy(rng.normal(-2, 1.0, (b, d))).float()
-    seed = int(rng.integers(2**31))
-    make = lambda d=d, seed=seed: (torch.manual_seed(seed), _mlp_critic(d))[1]  # noqa: E731
+    spec = ("mlp", d, int(rng.integers(2**31)))
     cases.append(Case(f"MLP critic, [{b}, {d}] real ≠ fake: x̂ on the segments, one ε per sample, value at x̂",
-                      verify=_verify_interpolates(make, real, fake)))
+                      probe=partial(_probe_interpolates, spec, real, fake),
+                      judge=partial(_judge_interpolates, spec, real, fake)))
     b, c = int(rng.integers(4, 17)), int(rng.integers(1, 4))
     real = torch.from_numpy(rng.uniform(0, 1, (b, c, 6, 6))).float()
     fake = torch.from_numpy(rng.uniform(-1, 0, (b, c, 6, 6))).float()
-    seed = int(rng.integers(2**31))
-    make_conv = lambda c=c, seed=seed: (torch.manual_seed(seed), _conv_critic(c))[1]  # noqa: E731
+    spec = ("conv", c, int(rng.integers(2**31)))
     cases.append(Case(f"conv critic, [{b}, {c}, 6, 6] real ≠ fake: ε broadcast per image, value at x̂",
-                      verify=_verify_interpolates(make_conv, real, fake)))
+                      probe=partial(_probe_interpolates, spec, real, fake),
+                      judge=partial(_judge_interpolates, spec, real, fake)))
     b, d = int(rng.integers(8, 33)), int(rng.integers(2, 6))
     real = torch.from_numpy(rng.normal(0, 1, (b, d))).float()
-    seed = int(rng.integers(2**31))
-    make = lambda d=d, seed=seed: (torch.manual_seed(seed), _mlp_critic(d))[1]  # noqa: E731
+    spec = ("mlp", d, int(rng.integers(2**31)))
     cases.append(Case("the penalty trains the critic: backward() reaches its weights, with the right gradient",
-                      verify=_verify_trains_critic(make, real)))
+                      probe=partial(_probe_trains_critic, spec, real), judge=partial(_judge_trains_critic, spec, real)))
     return cases
 
 

@@ -8,6 +8,7 @@ one-sided smoothing is α = 0.9, β = 0 (Salimans et al. 2016, Sec. 3.4).
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -132,65 +133,75 @@ NOISE_SHAPE = "keep the shape and dtype of x: the noisy batch goes into the same
 NOISE_ZERO = "std = 0 must return x unchanged (instance noise annealed to 0 switches itself off)."
 
 
+def _call_noise(x: Tensor, std: float, fn: Callable) -> Tensor:
+    """A probe: ``fn(x, std)`` on a copy of x."""
+    return fn(x.clone(), std)
+
+
+def _judge_stats(x: Tensor, std: float, out, expected) -> str | None:
+    if not isinstance(out, Tensor) or out.shape != x.shape or out.dtype != x.dtype:
+        return NOISE_SHAPE
+    eps = (out - x).double()
+    n = eps.numel()
+    mean, sd = float(eps.mean()), float(eps.std())
+    if abs(sd - std**2) < 0.05 * std**2 and abs(sd - std) > 0.05 * std:
+        return NOISE_VARIANCE
+    if abs(mean) > 5 * std / math.sqrt(n):
+        return NOISE_UNIFORM if mean > 0 else f"the noise has mean {mean:.3g}, not 0. {NOISE_UNIFORM}"
+    if abs(sd - std) > 0.05 * std:
+        return f"the noise has standard deviation {sd:.4g}, expected std = {std}."
+    inside = float((eps.abs() < std).double().mean())  # 0.683 for a Gaussian, 0.577 for a uniform
+    if abs(inside - 0.6827) > 0.03:
+        return f"{inside:.1%} of the noise lies within one std of 0, a Gaussian has 68.3 %. {NOISE_UNIFORM}"
+    return None
+
+
 def _noise_stats(rng: np.random.Generator) -> Case:
     std = round(float(rng.uniform(0.2, 0.6)), 3)
     shape = (int(rng.integers(3000, 5000)), 2)
     x = torch.tensor(rng.normal(0, 3, size=shape), dtype=torch.float32)
+    return Case(f"{shape[0]} points of shape {list(shape[1:])}, std = {std}: mean 0, std {std}, Gaussian",
+                probe=partial(_call_noise, x, std), judge=partial(_judge_stats, x, std))
 
-    def verify(fn: Callable) -> str | None:
-        out = fn(x.clone(), std)
-        if not isinstance(out, Tensor) or out.shape != x.shape or out.dtype != x.dtype:
-            return NOISE_SHAPE
-        eps = (out - x).double()
-        n = eps.numel()
-        mean, sd = float(eps.mean()), float(eps.std())
-        if abs(sd - std**2) < 0.05 * std**2 and abs(sd - std) > 0.05 * std:
-            return NOISE_VARIANCE
-        if abs(mean) > 5 * std / math.sqrt(n):
-            return NOISE_UNIFORM if mean > 0 else f"the noise has mean {mean:.3g}, not 0. {NOISE_UNIFORM}"
-        if abs(sd - std) > 0.05 * std:
-            return f"the noise has standard deviation {sd:.4g}, expected std = {std}."
-        inside = float((eps.abs() < std).double().mean())  # 0.683 for a Gaussian, 0.577 for a uniform
-        if abs(inside - 0.6827) > 0.03:
-            return f"{inside:.1%} of the noise lies within one std of 0, a Gaussian has 68.3 %. {NOISE_UNIFORM}"
-        return None
 
-    return Case(f"{shape[0]} points of shape {list(shape[1:])}, std = {std}: mean 0, std {std}, Gaussian", verify=verify)
+def _probe_twice(x: Tensor, std: float, fn: Callable) -> dict:
+    """A probe: two calls, and whether the first changed its input in place."""
+    x_in = x.clone()
+    a = fn(x_in, std)
+    changed = not torch.equal(x_in, x)
+    return {"changed": changed, "a": a, "b": None if changed else fn(x.clone(), std)}
+
+
+def _judge_twice(x: Tensor, got: dict, expected: dict) -> str | None:
+    if got.get("changed") is not False:
+        return NOISE_INPLACE
+    a, b = got.get("a"), got.get("b")
+    if not all(isinstance(t, Tensor) and t.shape == x.shape and t.dtype == x.dtype for t in (a, b)):
+        return NOISE_SHAPE
+    eps_a, eps_b = a - x, b - x
+    if torch.allclose(eps_a[0], eps_a[1]):
+        return NOISE_SHARED
+    if torch.allclose(eps_a, eps_b):
+        return NOISE_FIXED
+    return None
 
 
 def _noise_independent(rng: np.random.Generator) -> Case:
     std = round(float(rng.uniform(0.1, 1.0)), 3)
     x = torch.tensor(rng.normal(0, 1, size=(64, 1, 4, 4)), dtype=torch.float32)
-
-    def verify(fn: Callable) -> str | None:
-        x_in = x.clone()
-        a = fn(x_in, std)
-        if not torch.equal(x_in, x):
-            return NOISE_INPLACE
-        if not isinstance(a, Tensor) or a.shape != x.shape or a.dtype != x.dtype:
-            return NOISE_SHAPE
-        b = fn(x.clone(), std)
-        eps_a, eps_b = a - x, b - x
-        if torch.allclose(eps_a[0], eps_a[1]):
-            return NOISE_SHARED
-        if torch.allclose(eps_a, eps_b):
-            return NOISE_FIXED
-        return None
-
     return Case(f"an image batch [64, 1, 4, 4], std = {std}: x unchanged, fresh noise per sample and call",
-                verify=verify)
+                probe=partial(_probe_twice, x, std), judge=partial(_judge_twice, x))
+
+
+def _judge_zero(x: Tensor, out, expected) -> str | None:
+    if not isinstance(out, Tensor) or out.shape != x.shape:
+        return NOISE_SHAPE
+    return None if torch.equal(out, x) else NOISE_ZERO
 
 
 def _noise_zero(rng: np.random.Generator) -> Case:
     x = torch.tensor(rng.normal(0, 1, size=(int(rng.integers(4, 20)), 3)), dtype=torch.float32)
-
-    def verify(fn: Callable) -> str | None:
-        out = fn(x.clone(), 0.0)
-        if not isinstance(out, Tensor) or out.shape != x.shape:
-            return NOISE_SHAPE
-        return None if torch.equal(out, x) else NOISE_ZERO
-
-    return Case("std = 0 returns x", verify=verify)
+    return Case("std = 0 returns x", probe=partial(_call_noise, x, 0.0), judge=partial(_judge_zero, x))
 
 
 def _noise_cases(rng: np.random.Generator) -> list[Case]:
