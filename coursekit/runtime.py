@@ -115,7 +115,8 @@ def header(seed: int | None = None, device: torch.device | None = None) -> str:
         f"device={device}",
         f"threads={torch.get_num_threads()}",
         f"python={platform.python_version()}",
-        f"torch={torch.__version__}",
+        # the build tag (+cu130, +cpu) only matters on a GPU, where it names the CUDA version
+        f"torch={torch.__version__ if device.type == 'cuda' else torch.__version__.split('+')[0]}",
         f"coursekit={__version__}",
     ]
     if seed is not None:

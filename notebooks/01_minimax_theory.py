@@ -24,7 +24,7 @@
 # 3. In practice G should *not* minimise $\log(1 - D(G(z)))$, whose gradient vanishes when
 #    D wins; it should minimise $-\log D(G(z))$ instead (Sec. 3).
 #
-# Then we look at what the JSD does when the two densities stop overlapping, which is
+# Then we look at what the JSD does as the two densities move apart, which is
 # the reason lesson 5 switches to the Wasserstein distance.
 #
 # Conventions: logs are natural; a discriminator network outputs a **logit** $l$ and
@@ -45,11 +45,8 @@ from coursekit.losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
 from coursekit.runtime import quick_or_full, start_lesson
 
 SEED = 0
-# Every model here has a few thousand parameters: one CPU thread is faster than
-# several (thread hand-offs cost more than they save), and a GPU would only add launches.
-torch.set_num_threads(1)
+torch.set_num_threads(1)  # every model here has a few thousand parameters: one thread is enough
 device = start_lesson(seed=SEED)
-print("this lesson runs on the CPU, 1 thread")
 
 D_STAR_STEPS = quick_or_full(300, 2000)  # Adam steps for the trained discriminator
 D_STAR_BATCH = quick_or_full(256, 1024)
@@ -128,9 +125,16 @@ for step in range(D_STAR_STEPS):
 with torch.no_grad():
     d_trained = torch.sigmoid(disc(torch.tensor(x, dtype=torch.float32).unsqueeze(1))).squeeze(1).double().numpy()
 
-region = np.maximum(p_data, p_g) > 0.05  # where the densities are non-negligible (samples exist)
+region = np.maximum(p_data, p_g) > 0.05  # where at least one density is non-negligible (samples exist)
 error = np.abs(d_trained - d_star)
-print(f"final batch loss -V = {loss.item():.4f}; at D*, -C(G) = {-c_of_g:.4f}")
+with torch.no_grad():  # -V(D_trained) on fresh samples: E_data[-log D] + E_g[-log(1 - D)], with its standard error
+    n_fresh = 200_000
+    real_terms, fake_terms = F.softplus(-disc(torch.randn(n_fresh, 1))), F.softplus(disc(sample_p_g(n_fresh)))
+    neg_v = (real_terms.mean() + fake_terms.mean()).item()
+    neg_v_se = math.sqrt((real_terms.var() / n_fresh + fake_terms.var() / n_fresh).item())
+print(f"last training batch ({D_STAR_BATCH} + {D_STAR_BATCH} samples): loss -V = {loss.item():.4f}")
+print(f"-V(D_trained) on {n_fresh:,} fresh samples of each = {neg_v:.4f} ± {neg_v_se:.4f} (standard error); "
+      f"the minimum over all D, -C(G) = {-c_of_g:.4f}")
 print(f"max |D_trained - D*| where max(p_data, p_g) > 0.05 (x in [{x[region].min():.2f}, {x[region].max():.2f}]): "
       f"{error[region].max():.4f}")
 print(f"mean |D_trained - D*| weighted by (p_data + p_g)/2: {(error * (p_data + p_g) / 2).sum() * dx:.4f}")
@@ -144,7 +148,7 @@ ax.plot(x, p_data, color="tab:blue", label="$p_{data}$ = N(0, 1)")
 ax.plot(x, p_g, color="tab:orange", label="$p_g$ (mixture)")
 ax.plot(x, d_star, "k", lw=2, label=r"$D^* = p_{data} / (p_{data} + p_g)$")
 ax.plot(x, d_trained, "r--", lw=2, label=f"trained MLP, {D_STAR_STEPS} Adam steps")
-ax.axvspan(x[region].min(), x[region].max(), color="0.9", zorder=-1, label="max(p) > 0.05")
+ax.axvspan(x[region].min(), x[region].max(), color="0.9", zorder=-1, label="max($p_{data}$, $p_g$) > 0.05")
 ax.set_xlim(-5, 5)
 ax.set_xlabel("x")
 ax.legend(loc="upper left", fontsize=8)
@@ -152,10 +156,15 @@ ax.set_title("The trained discriminator approaches the closed-form D*")
 plt.show()
 
 # %% [markdown]
-# Inside the shaded region, where both players have samples, the trained network
-# follows $D^*$ (the printed maximum error above is measured over that region). Outside
-# it the network sees (almost) no data and extrapolates as it likes: $D^*$ is a statement
-# about where the densities live.
+# Inside the shaded region, where at least one of the two densities puts its samples,
+# the trained network follows $D^*$ (the printed maximum error above is measured over
+# that region). Outside it the network sees (almost) no data and extrapolates as it
+# likes: $D^*$ is a statement about where the densities live.
+#
+# The loss of the last training batch can come out *below* $-C(G)$, the smallest value
+# any discriminator can reach: it is an average over one batch, and sampling noise moves
+# it by more than the gap. Estimated on many fresh samples, with its standard error (the
+# second printed line), $-V$ of the trained network sits just above the minimum, as it must.
 #
 # ## 3. $C(G) = -\log 4 + 2\,\mathrm{JSD}$, by quadrature
 #
@@ -193,12 +202,14 @@ print(f"largest difference: {worst:.2e} (< 1e-3: {worst < 1e-3}); minimum -log 4
 # printed), and $C(G)$ is smallest, $-\log 4$, exactly when $p_g = p_{data}$: so if D is
 # always optimal, minimising $C$ over $G$ drives $p_g$ to $p_{data}$.
 #
-# ## 4. When the supports separate: JSD saturates, Wasserstein-1 keeps growing
+# ## 4. As the densities move apart: JSD flattens at log 2, Wasserstein-1 keeps growing
 #
 # Take $p_{data} = \mathcal N(0, 0.5^2)$ and slide $p_g = \mathcal N(\theta, 0.5^2)$ away.
-# The JSD cannot exceed $\log 2$, and it reaches it as soon as the two densities stop
-# overlapping. The Wasserstein-1 (earth mover's) distance, $\int |F_{p}(x) - F_{q}(x)|\,dx$ in
-# one dimension, is exactly $|\theta|$ here: it keeps telling the generator how far away it is.
+# The JSD cannot exceed $\log 2$, which it reaches exactly only when the supports are
+# disjoint. Two Gaussians share the whole real line as support, so their JSD only
+# *approaches* $\log 2$ as their overlap vanishes, but it gets there fast. The
+# Wasserstein-1 (earth mover's) distance, $\int |F_{p}(x) - F_{q}(x)|\,dx$ in one dimension,
+# is exactly $|\theta|$ here: it keeps telling the generator how far away it is.
 
 # %%
 wide_x, wide_dx = theory.grid(-6.0, 18.0, 9601)
@@ -234,11 +245,13 @@ print(f"In this run JSD is within 1e-3 of log 2 from theta = {saturated.min():g}
       f"{w1s[list(shifts).index(12.0)]:.3f}")
 
 # %% [markdown]
-# From the shift printed above on (about eight standard deviations), the JSD, and
-# therefore $C(G)$, is flat to within 1e-3: a generator there could move anywhere without
-# changing the criterion, so the criterion has no slope to follow. W1 equals $|\theta|$
-# throughout. Drag the slider to see both densities and both curves (re-run the cell
-# if the slider does not appear, e.g. in a static view):
+# From the shift printed above on (eight standard deviations), the JSD, and therefore
+# the minimax criterion $C(G)$, is flat to within 1e-3; from $\theta = 8$ on, $\log 2 -
+# \mathrm{JSD}$ is at the level of floating-point round-off (the tiny negative values in
+# the table). A generator there could move anywhere without changing $C(G)$: that
+# criterion has no slope to follow. W1 equals $|\theta|$ throughout. Drag the slider to
+# see both densities and both curves (run the cell if no slider shows, e.g. in a static
+# view):
 
 # %%
 from coursekit.widgets import jsd_w1_explorer
@@ -246,6 +259,46 @@ from coursekit.widgets import jsd_w1_explorer
 jsd_w1_explorer(sigma=0.5, max_shift=8.0)
 
 # %% [markdown]
+# **A flat $C(G)$ does not mean a flat generator loss.** $C(G)$ is what the generator
+# faces when it minimises $V$ itself (the *saturating* loss of the next section) against
+# the optimal $D^*$. In practice the generator minimises $-\log D(G(z))$ instead (the
+# *non-saturating* loss, section 5). Arjovsky & Bottou (2017, Theorem 2.5) show what that
+# loss follows at $D^*$: holding $D^*$ fixed at the current $\theta_0$,
+# $$\nabla_\theta\, \mathbb E_{x \sim p_{g_\theta}}[-\log D^*_{\theta_0}(x)]\Big|_{\theta_0} =
+# \nabla_\theta\big[\mathrm{KL}(p_{g_\theta}\,\|\,p_{data}) - 2\,\mathrm{JSD}(p_{g_\theta}\,\|\,p_{data})\big]\Big|_{\theta_0}.$$
+# The KL between our two Gaussians is $\theta^2 / (2\sigma^2)$, which keeps growing. Below, the
+# left side by quadrature and a central difference (with $-\log D^* = \log(p_{data} + p_g) - \log p_{data}$
+# computed from log-densities, so nothing underflows), the right side from the closed-form
+# KL and the quadrature JSD, beside the slope of $C(G)$:
+
+# %%
+def log_gauss(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
+    return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi))
+
+
+SIGMA, H = 0.5, 1e-3
+log_p_data = log_gauss(wide_x, 0.0, SIGMA)
+jsd_at = lambda t: theory.jsd(base, theory.gaussian_pdf(wide_x, t, SIGMA), wide_dx)
+kl_at = lambda t: t**2 / (2 * SIGMA**2)  # KL(N(t, s^2) || N(0, s^2))
+print(f"{'theta0':>6s} {'dC/dtheta':>10s} {'d/dtheta E[-log D*]':>20s} {'d/dtheta (KL - 2 JSD)':>22s}")
+ab_gap = 0.0
+for theta0 in [0.5, 1.0, 2.0, 4.0, 8.0, 12.0]:
+    minus_log_d_star = np.logaddexp(log_p_data, log_gauss(wide_x, theta0, SIGMA)) - log_p_data  # D* frozen at theta0
+    expected = lambda t: float((np.exp(log_gauss(wide_x, t, SIGMA)) * minus_log_d_star).sum() * wide_dx)
+    slope_ns = (expected(theta0 + H) - expected(theta0 - H)) / (2 * H)
+    slope_ab = ((kl_at(theta0 + H) - 2 * jsd_at(theta0 + H)) - (kl_at(theta0 - H) - 2 * jsd_at(theta0 - H))) / (2 * H)
+    slope_c = 2 * (jsd_at(theta0 + H) - jsd_at(theta0 - H)) / (2 * H)
+    ab_gap = max(ab_gap, abs(slope_ns - slope_ab))
+    print(f"{theta0:6.1f} {slope_c:10.4f} {slope_ns:20.4f} {slope_ab:22.4f}")
+print(f"largest |difference| between the two right-hand columns: {ab_gap:.1e}")
+
+# %% [markdown]
+# The two right-hand columns agree, and at $\theta = 8$ the non-saturating loss has a
+# slope of $4\theta$ while $C(G)$'s is zero: far from the data, the non-saturating
+# generator is pushed back, the minimax one is not. Section 6 trains exactly that case.
+# A trained discriminator is not $D^*$ either: its logit is a smooth function of $x$
+# that keeps changing where there are no samples, so it too gives a slope there.
+#
 # ## 5. Two generator losses and their gradients
 #
 # In Eq. 1, $G$ minimises $\log(1 - D(G(z)))$: the **saturating** loss
@@ -298,7 +351,8 @@ for target in [1e-5, 1e-3, 1e-1, 0.5, 0.9]:
 #
 # Now a real game. Data: $\mathcal N(0, 1)$. Generator: $G(z) = a z + b$ with
 # $z \sim \mathcal N(0,1)$, so $p_g = \mathcal N(b, a^2)$ and the mean of $G(z)$ is $b$.
-# It starts at $a = 1,\ b = -8$, far from the data, and the discriminator (the MLP above,
+# It starts at $a = 1,\ b = -8$, eight standard deviations of the data away (where
+# section 4 found $C(G)$ flat), and the discriminator (the MLP above,
 # trained with Adam) is first trained alone for a few hundred steps so that it rejects
 # the fakes confidently. Then the usual alternation: one D step, one G step. The
 # generator uses plain SGD with momentum 0.9, as in Goodfellow et al. 2014, so the size
@@ -392,20 +446,33 @@ print(f"non-saturating: mean of G(z) is within 0.5 of the data mean from step "
 # are in the ratio $(1-D)/D$ (the batch ratio differs, because D rejects some fakes more
 # confidently than others).
 #
-# **What about Adam?** Adam divides each step by a running RMS of the gradient, so it
-# cares about the gradient's direction, not its size. The same two runs with an Adam
-# generator:
+# **What about Adam?** Adam divides each step by a running RMS of the gradient
+# ($\sqrt{v_t}$, with $v_t$ an average of squared gradients over about $1/(1-\beta_2) = 1000$
+# steps), so it cares about the gradient's direction more than its size. The same two
+# runs with an Adam generator (lr $10^{-2}$, $\beta = (0.5, 0.999)$), run twice as long:
 
 # %%
-adam_runs = {name: train_1d_gan(fn, g_optimizer="adam")
+ADAM_STEPS = 2 * GAN_STEPS
+adam_runs = {name: train_1d_gan(fn, g_optimizer="adam", steps=ADAM_STEPS)
              for name, fn in [("saturating", g_loss_saturating), ("non-saturating", g_loss_nonsaturating)]}
+late = slice(GAN_STEPS - min(100, GAN_STEPS), GAN_STEPS)  # the 100 steps before GAN_STEPS
+print(f"{'Adam':15s} {'|grad G| step 0':>16s} {'max |grad G|':>13s} {'|grad G| late':>14s} "
+      f"{'mean G(z) @' + str(GAN_STEPS):>16s} {'mean G(z) @' + str(ADAM_STEPS):>16s} {'step size late':>15s}")
 for name, r in adam_runs.items():
-    print(f"Adam, {name:15s}: |grad G| step 0 = {r['grad_norm_g'][0]:.2e}, mean of G(z) at the end = "
-          f"{r['mean_g'][-1]:.3f}, D(G(z)) at the end = {r['d_fake'][-1]:.2f}")
+    step_size = np.abs(np.diff(r["mean_g"]))[late].mean()
+    print(f"{name:15s} {r['grad_norm_g'][0]:16.2e} {r['grad_norm_g'].max():13.2e} {r['grad_norm_g'][late].mean():14.2e} "
+          f"{r['mean_g'][GAN_STEPS - 1]:16.3f} {r['mean_g'][-1]:16.3f} {step_size:15.1e}")
+print(f"('late': mean over the 100 steps before step {GAN_STEPS}; step size: |change of the mean of G(z)| per step)")
 
 # %% [markdown]
-# In this two-parameter toy, Adam's rescaling hides the vanishing gradient (compare the
-# final means printed above with the SGD runs). The saturating loss's problem is the
+# In this two-parameter toy, Adam's rescaling hides the vanishing gradient: the
+# saturating generator, 180 times weaker in gradient at the start, reaches the data too.
+# At step 1,000 (the SGD runs' length) it is the non-saturating run that is still
+# short of the data mean in this run. Its gradients were large on the way (the "max"
+# column), and Adam's $\sqrt{v_t}$ remembers them for about a thousand steps, so once its
+# gradient has shrunk near the data (the "late" column, ten times smaller) its steps are
+# about a tenth of the learning rate of 0.01 (the last column). It is approaching slowly,
+# not stuck: at the end of the longer run both sit at the data mean. The saturating loss's problem is the
 # *size* of its gradient; the non-saturating loss fixes it at the source, whatever
 # optimiser follows, and it is the default in every later lesson.
 #
@@ -443,7 +510,9 @@ print(f"1-D GAN (non-saturating, SGD), last {min(100, GAN_STEPS)} steps: D(x) = 
 #
 # - $D^* = p_{data}/(p_{data}+p_g)$: a trained MLP matches it where the data live.
 # - $C(G) = -\log 4 + 2\,\mathrm{JSD}$, checked by quadrature against scipy's JSD.
-# - The JSD saturates at $\log 2$ once supports separate; W1 keeps growing (lesson 5).
+# - The JSD approaches $\log 2$ as the densities move apart (exactly $\log 2$ only for
+#   disjoint supports), and $C(G)$ goes flat; W1 keeps growing (lesson 5). At $D^*$, the
+#   non-saturating loss follows $\mathrm{KL}(p_g\,\|\,p_{data}) - 2\,\mathrm{JSD}$, which does not go flat.
 # - The saturating generator loss has gradient $\propto D(G(z))$ and stalls a generator that
 #   D rejects; the non-saturating loss has gradient $\propto 1 - D(G(z))$.
 # - At equilibrium $D = \tfrac12$ and the discriminator loss is $2\log 2$.
