@@ -20,6 +20,14 @@ modules; the tests check that both give the same parameters, and
 The WGAN-GP penalty is computed per model inside the vmap with
 ``torch.func.grad`` (gradient of the critic w.r.t. its input), and ordinary
 autograd differentiates through it (the double backward works under vmap).
+
+Spectral normalisation (``spectral_norm=True``, Miyato et al. 2018, Algorithm 1)
+is done on the stacked weights ``[K, out, in]``: every forward of D runs one
+power iteration per layer on all K models at once (batched ``einsum``), with
+the vectors ``u [K, out]`` and ``v [K, in]`` kept between steps as buffers, and
+feeds ``W / σ̂`` to the vmapped D, exactly what
+``torch.nn.utils.parametrizations.spectral_norm`` does to one model per forward
+in training mode (the tests compare the two).
 """
 from __future__ import annotations
 
@@ -29,8 +37,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
+from torch.nn.utils import parametrize
 from tqdm.auto import tqdm
 
 from coursekit import losses
@@ -42,7 +52,7 @@ Tensor = torch.Tensor
 Sampler = Callable[[int, torch.Generator], Tensor]  # (n, generator) -> [n, 2] on the CPU
 
 __all__ = ["EnsembleConfig", "EnsembleResult", "GANEnsemble", "LoopedGANs", "make_member",
-           "unstack", "train_ensemble"]
+           "unstack", "train_ensemble", "stacked_spectral_norm"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,9 @@ class EnsembleConfig:
     ``gp_weight`` = λ). ``n_critic`` D updates per G update. ``pack`` = m of
     PacGAN; ``minibatch_std`` appends Karras et al.'s std feature in D;
     ``g_batchnorm`` gives G PacGAN's hidden layers (Linear → BatchNorm on the
-    batch's statistics → ReLU; see ``MLP2DGenerator``).
+    batch's statistics → ReLU; see ``MLP2DGenerator``). ``spectral_norm``
+    normalises every layer of D (Miyato et al. 2018; one power iteration per
+    forward, as ``torch.nn.utils.parametrizations.spectral_norm``; loss "bce" only).
     Snapshots of ``snapshot_samples`` samples per model (fixed noise) are taken
     at step 0, every ``snapshot_every`` steps (0: never in between) and at the end.
     ``data`` is ``"ring"`` (8 Gaussians, radius 2, std 0.02) or ``"grid"``
@@ -74,6 +86,7 @@ class EnsembleConfig:
     pack: int = 1
     minibatch_std: bool = False
     g_batchnorm: bool = False
+    spectral_norm: bool = False
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
@@ -93,6 +106,8 @@ class EnsembleConfig:
             raise ValueError("steps, snapshot_every and seed must be >= 0")
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of pack {self.pack}")
+        if self.spectral_norm and self.loss != "bce":
+            raise ValueError("spectral_norm=True is for loss='bce' (SN-GAN); WGAN-GP constrains the critic by its penalty")
         if self.minibatch_std and self.batch_size // self.pack < 2:
             raise ValueError("minibatch_std needs at least 2 (packed) samples per batch")
 
@@ -101,7 +116,8 @@ class EnsembleConfig:
 class EnsembleResult:
     """What training returns. ``snapshots``: ``(step, samples [K, N, 2])`` on the CPU;
     ``d_loss`` / ``g_loss``: ``[steps, K]`` (the last critic update of each step);
-    ``generators`` / ``discriminators``: K separate modules (CPU)."""
+    ``generators`` / ``discriminators``: K separate modules (CPU); ``snapshot_seconds``:
+    training wall-clock seconds (since this ``train`` call began) at each snapshot."""
 
     config: EnsembleConfig
     snapshots: list[tuple[int, Tensor]]
@@ -110,6 +126,7 @@ class EnsembleResult:
     seconds: float
     generators: list[nn.Module] = field(repr=False)
     discriminators: list[nn.Module] = field(repr=False)
+    snapshot_seconds: list[float] = field(default_factory=list)
 
     @property
     def samples(self) -> Tensor:
@@ -137,7 +154,7 @@ def make_member(config: EnsembleConfig, k: int) -> tuple[nn.Module, nn.Module, t
         torch.manual_seed(config.seed + k)
         g = MLP2DGenerator(nz=config.nz, width=config.width, depth=config.depth, batchnorm=config.g_batchnorm)
         d = MLP2DDiscriminator(width=config.width, depth=config.depth, pack=config.pack,
-                               minibatch_std=config.minibatch_std)
+                               minibatch_std=config.minibatch_std, spectral_norm=config.spectral_norm)
         rng = torch.Generator()
         rng.set_state(torch.get_rng_state())
     return g, d, rng
@@ -163,6 +180,47 @@ def unstack(params: Mapping[str, Tensor], template: nn.Module) -> list[nn.Module
         m.load_state_dict({n: p[k].detach().clone() for n, p in params.items()})
         out.append(m)
     return out
+
+
+def stacked_spectral_norm(weight: Tensor, u: Tensor, v: Tensor,
+                          eps: float = 1e-12) -> tuple[Tensor, Tensor, Tensor]:
+    """One power iteration on K stacked weights, then ``W / σ̂`` (Miyato et al. 2018, Algorithm 1).
+
+    ``weight [K, out, in]``, ``u [K, out]``, ``v [K, in]`` (unit vectors). In the
+    order of ``torch.nn.utils.parametrizations.spectral_norm``:
+    ``u ← W v / ‖W v‖``, ``v ← Wᵀ u / ‖Wᵀ u‖`` (no gradient), ``σ̂ = uᵀ W v``
+    (gradient flows through W). Returns ``(W / σ̂ [K, out, in], u, v)``.
+    """
+    if weight.dim() != 3 or u.shape != weight.shape[:2] or v.shape != (weight.shape[0], weight.shape[2]):
+        raise ValueError(f"need weight [K, out, in], u [K, out], v [K, in]; got {list(weight.shape)}, "
+                         f"{list(u.shape)}, {list(v.shape)}")
+    with torch.no_grad():
+        w = weight.detach()
+        u = F.normalize(torch.einsum("koi,ki->ko", w, v), dim=1, eps=eps)  # [K, out]
+        v = F.normalize(torch.einsum("koi,ko->ki", w, u), dim=1, eps=eps)  # [K, in]
+    sigma = torch.einsum("ko,koi,ki->k", u, weight, v)                      # [K]
+    return weight / sigma[:, None, None], u, v
+
+
+_SN_KEY = ".parametrizations.weight"
+
+
+def _strip_spectral_norm(d: nn.Module, plain: nn.Module) -> dict[str, tuple[Tensor, Tensor]]:
+    """Load ``d``'s raw weights into ``plain`` (the same module without SN); return ``{"<layer>.weight": (u, v)}``.
+
+    (``parametrize.remove_parametrizations`` on a copy would not do: a deep copy
+    shares the parametrized class, whose ``weight`` property the removal deletes.)
+    """
+    state, uv = {}, {}
+    for key, value in d.state_dict().items():
+        if f"{_SN_KEY}.0._" in key:  # "<layer>.parametrizations.weight.0._u" / "._v"
+            layer, which = key.split(f"{_SN_KEY}.0._")
+            u, v = uv.get(f"{layer}.weight", (None, None))
+            uv[f"{layer}.weight"] = (value.clone(), v) if which == "u" else (u, value.clone())
+        else:
+            state[key.replace(f"{_SN_KEY}.original", ".weight")] = value
+    plain.load_state_dict(state)  # strict: every weight accounted for
+    return uv
 
 
 class _Base:
@@ -218,6 +276,7 @@ class _Base:
         snapshots = [(self.step_count, self.sample_fixed())]
         d_hist, g_hist = [], []
         start = time.perf_counter()
+        snap_times = [0.0]
         for i in tqdm(range(steps), disable=not progress, desc=type(self).__name__):
             d_loss, g_loss = self.step()
             if not (torch.isfinite(d_loss).all() and torch.isfinite(g_loss).all()):
@@ -229,9 +288,11 @@ class _Base:
             d_hist.append(d_loss)
             g_hist.append(g_loss)
             if c.snapshot_every and self.step_count % c.snapshot_every == 0 and i < steps - 1:
+                snap_times.append(time.perf_counter() - start)
                 snapshots.append((self.step_count, self.sample_fixed()))
         seconds = time.perf_counter() - start
         if steps > 0:
+            snap_times.append(seconds)
             snapshots.append((self.step_count, self.sample_fixed()))
         empty = torch.zeros(0, c.num_models)
         return EnsembleResult(
@@ -239,7 +300,16 @@ class _Base:
             d_loss=torch.stack(d_hist).cpu() if d_hist else empty,
             g_loss=torch.stack(g_hist).cpu() if g_hist else empty,
             seconds=seconds, generators=self.generators(), discriminators=self.discriminators(),
+            snapshot_seconds=snap_times,
         )
+
+    def scale_lr(self, factor: float) -> None:
+        """Multiply both learning rates by ``factor`` from the next step on (e.g. 0.1 for a final lr drop)."""
+        if not factor > 0:
+            raise ValueError(f"factor must be > 0, got {factor}")
+        for opt in self._optimizers():
+            for group in opt.param_groups:
+                group["lr"] *= factor
 
 
 class GANEnsemble(_Base):
@@ -252,11 +322,22 @@ class GANEnsemble(_Base):
     def __init__(self, config: EnsembleConfig, sampler: Sampler | None = None,
                  device: torch.device | str | None = None):
         super().__init__(config, sampler, device)
+        self._d_template = copy.deepcopy(self._ds[0]).cpu()  # with its SN parametrizations, if any
+        # SN: D runs as a plain module on normalised weights; u, v: {"<layer>.weight": [K, out] / [K, in]}
+        self.sn_u: dict[str, Tensor] = {}
+        self.sn_v: dict[str, Tensor] = {}
+        if config.spectral_norm:
+            with torch.random.fork_rng(devices=[]):  # building the plain copies must not move the global RNG
+                plain = [MLP2DDiscriminator(width=config.width, depth=config.depth, pack=config.pack,
+                                            minibatch_std=config.minibatch_std).to(self.device) for _ in self._ds]
+            uvs = [_strip_spectral_norm(d, p) for d, p in zip(self._ds, plain)]
+            self._ds = plain
+            self.sn_u = {n: torch.stack([uv[n][0] for uv in uvs]) for n in uvs[0]}  # [K, out]
+            self.sn_v = {n: torch.stack([uv[n][1] for uv in uvs]) for n in uvs[0]}  # [K, in]
         params_g, _ = stack_module_state(self._gs)  # {name: [K, ...]}, leaves with requires_grad
         params_d, _ = stack_module_state(self._ds)
         self.params_g, self.params_d = params_g, params_d
         self._g_template = copy.deepcopy(self._gs[0]).cpu()
-        self._d_template = copy.deepcopy(self._ds[0]).cpu()
         self._g_meta = copy.deepcopy(self._gs[0]).to("meta")
         self._d_meta = copy.deepcopy(self._ds[0]).to("meta")
         del self._gs, self._ds  # the stacked tensors are the state from now on
@@ -282,9 +363,19 @@ class GANEnsemble(_Base):
         """``z [K, N, nz] -> samples [K, N, 2]`` (differentiable)."""
         return self._vg(self.params_g, z)
 
+    def _d_params(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The weights D runs on: ``params`` itself, or under SN ``W / σ̂`` after one power iteration (u, v updated)."""
+        if not self.sn_u:
+            return params
+        out = dict(params)
+        for name in self.sn_u:
+            out[name], self.sn_u[name], self.sn_v[name] = stacked_spectral_norm(
+                params[name], self.sn_u[name], self.sn_v[name])
+        return out
+
     def discriminate(self, x: Tensor) -> Tensor:
-        """``x [K, B, 2] -> logits [K, B/m]`` (differentiable)."""
-        return self._vd(self.params_d, x)
+        """``x [K, B, 2] -> logits [K, B/m]`` (differentiable; under SN one power iteration, as a training forward)."""
+        return self._vd(self._d_params(self.params_d), x)
 
     def d_step(self, real: Tensor, z: Tensor, eps: Tensor | None) -> Tensor:
         with torch.no_grad():
@@ -302,7 +393,7 @@ class GANEnsemble(_Base):
 
     def g_step(self, z: Tensor) -> Tensor:
         frozen_d = {n: p.detach() for n, p in self.params_d.items()}  # no gradient into D
-        logits = self._vd(frozen_d, self.generate(z))                 # [K, B/m]
+        logits = self._vd(self._d_params(frozen_d), self.generate(z))  # [K, B/m]
         g_loss = losses.g_loss_nonsaturating if self.config.loss == "bce" else losses.g_loss_wgan
         loss = vmap(g_loss)(logits)                                    # [K]
         self.opt_g.zero_grad(set_to_none=True)
@@ -318,7 +409,16 @@ class GANEnsemble(_Base):
         return unstack({n: p.cpu() for n, p in self.params_g.items()}, self._g_template)
 
     def discriminators(self) -> list[nn.Module]:
-        return unstack({n: p.cpu() for n, p in self.params_d.items()}, self._d_template)
+        state = {n: p.cpu() for n, p in self.params_d.items()}
+        for name in self.sn_u:  # back to the names of a parametrized module: raw weight, u, v
+            layer = name[: -len(".weight")]
+            state[f"{layer}{_SN_KEY}.original"] = state.pop(name)
+            state[f"{layer}{_SN_KEY}.0._u"] = self.sn_u[name].cpu()
+            state[f"{layer}{_SN_KEY}.0._v"] = self.sn_v[name].cpu()
+        return unstack(state, self._d_template)
+
+    def _optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_g, self.opt_d]
 
 
 class LoopedGANs(_Base):
@@ -379,6 +479,9 @@ class LoopedGANs(_Base):
 
     def discriminators(self) -> list[nn.Module]:
         return [copy.deepcopy(d).cpu() for d in self._ds]
+
+    def _optimizers(self) -> list[torch.optim.Optimizer]:
+        return [*self.opts_g, *self.opts_d]
 
 
 def train_ensemble(config: EnsembleConfig, sampler: Sampler | None = None,

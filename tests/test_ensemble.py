@@ -5,7 +5,9 @@ import torch
 
 from coursekit import losses
 from coursekit.data import ring_centers
-from coursekit.ensemble import EnsembleConfig, GANEnsemble, LoopedGANs, make_member, unstack
+from coursekit.ensemble import (EnsembleConfig, GANEnsemble, LoopedGANs, make_member, stacked_spectral_norm,
+                                unstack)
+from torch.nn.utils.parametrizations import spectral_norm
 
 SMALL = EnsembleConfig(num_models=3, steps=20, batch_size=64, width=32, depth=3, snapshot_samples=50,
                        snapshot_every=5)
@@ -26,6 +28,8 @@ def _assert_same_models(a, b, atol):
     {"loss": "wgan-gp", "n_critic": 2, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.0, 0.9)},  # WGAN-GP
     {"loss": "wgan-gp", "pack": 2},
     {"g_batchnorm": True},                          # PacGAN's G layers: BatchNorm on batch statistics
+    {"spectral_norm": True},                        # SN-GAN: stacked power iteration vs torch's parametrization
+    {"spectral_norm": True, "pack": 2, "n_critic": 2},
 ])
 def test_vectorised_equals_k_separately_trained_models(changes):
     cfg = dataclasses.replace(SMALL, **changes)
@@ -130,3 +134,63 @@ def test_a_non_finite_loss_stops_training_with_a_diagnosis():
     nan_data = lambda n, g: torch.full((n, 2), float("nan"))  # noqa: E731
     with pytest.raises(FloatingPointError, match=r"model\(s\) \[0, 1\]"):
         GANEnsemble(cfg, sampler=nan_data, device="cpu").train()
+
+
+def test_stacked_spectral_norm_equals_torch_parametrization_step_by_step():
+    # K = 3 linear layers under torch's spectral_norm; three training forwards each (one power
+    # iteration per forward) against three calls of the stacked version on the same u, v and weights.
+    torch.manual_seed(0)
+    layers = [spectral_norm(torch.nn.Linear(7, 5)) for _ in range(3)]
+    sn = [m.parametrizations.weight[0] for m in layers]
+    w = torch.stack([m.parametrizations.weight.original.detach() for m in layers]).requires_grad_(True)  # [3, 5, 7]
+    u, v = torch.stack([s._u.clone() for s in sn]), torch.stack([s._v.clone() for s in sn])
+    for _ in range(3):
+        w_sn, u, v = stacked_spectral_norm(w, u, v)
+        for k, m in enumerate(layers):
+            assert torch.allclose(w_sn[k], m.weight, atol=1e-6)  # m.weight runs torch's power iteration
+            assert torch.allclose(u[k], sn[k]._u, atol=1e-6) and torch.allclose(v[k], sn[k]._v, atol=1e-6)
+    # the gradient flows through σ̂ = uᵀWv, as in torch
+    w_sn, _, _ = stacked_spectral_norm(w, u, v)
+    (w_sn[1] ** 2).sum().backward()
+    (layers[1].weight ** 2).sum().backward()
+    assert torch.allclose(w.grad[1], layers[1].parametrizations.weight.original.grad, atol=1e-5)
+    with pytest.raises(ValueError, match="weight"):
+        stacked_spectral_norm(w[0], u[0], v[0])
+
+
+def test_spectral_norm_ensemble_keeps_every_layer_at_sigma_one_and_unstacks_to_sn_modules():
+    cfg = dataclasses.replace(SMALL, spectral_norm=True, steps=30, lr_d=1e-2)  # a large lr moves σ_max(W) far from 1
+    ens = GANEnsemble(cfg, device="cpu")
+    res = ens.train()
+    raw_sigmas = []
+    for d in res.discriminators:
+        d.eval()  # eval: torch's SN uses the stored u, v without another iteration
+        for m in [d.features[0], d.features[2], d.features[4], d.head]:
+            raw_sigmas.append(torch.linalg.matrix_norm(m.parametrizations.weight.original, ord=2).item())
+            used = torch.linalg.matrix_norm(m.weight, ord=2).item()
+            assert used == pytest.approx(1.0, abs=0.15)  # normalised (one power iteration per step lags a little)
+    assert max(abs(s - 1) for s in raw_sigmas) > 0.2  # ... while the raw weights are not
+    # the unstacked modules give the same logits as the stacked ones (one more power iteration each)
+    x = torch.randn(3, 16, 2)
+    together = ens.discriminate(x)
+    for k, d in enumerate(res.discriminators):
+        d.train()
+        assert torch.allclose(d(x[k]), together[k], atol=1e-5)
+    with pytest.raises(ValueError, match="spectral_norm"):
+        EnsembleConfig(spectral_norm=True, loss="wgan-gp")
+
+
+def test_scale_lr_and_snapshot_times():
+    ens = GANEnsemble(SMALL, device="cpu")
+    ens.scale_lr(0.1)
+    assert ens.opt_g.param_groups[0]["lr"] == pytest.approx(SMALL.lr_g * 0.1)
+    assert ens.opt_d.param_groups[0]["lr"] == pytest.approx(SMALL.lr_d * 0.1)
+    res = ens.train()
+    assert len(res.snapshot_seconds) == len(res.snapshots)
+    assert res.snapshot_seconds[0] == 0.0 and res.snapshot_seconds[-1] == pytest.approx(res.seconds)
+    assert all(a <= b for a, b in zip(res.snapshot_seconds, res.snapshot_seconds[1:]))
+    loop = LoopedGANs(SMALL, device="cpu")
+    loop.scale_lr(0.5)
+    assert all(o.param_groups[0]["lr"] == pytest.approx(SMALL.lr_g * 0.5) for o in loop.opts_g)
+    with pytest.raises(ValueError):
+        ens.scale_lr(0.0)
