@@ -2,24 +2,37 @@
 
     python -m coursekit.grade NOTEBOOK_OR_FOLDER... [--json FILE] [--csv FILE]
                               [--timeout S] [--jobs N] [--seed N] [--release DIR]
+                              [--memory-mb MB] [--cpu-seconds S] [--file-mb MB]
+                              [--processes N] [--kernel-user NAME] [--shard K/N]
+    python -m coursekit.grade merge SHARD.json... [--json FILE] [--csv FILE]
 
 A submission's lesson comes from its file name (``01_minimax_theory.ipynb``,
 ``01_alice.ipynb``: the ``NN_`` prefix) or ``--lesson``. Each submission runs
-in its own fresh kernel of the current Python environment, in a temporary
-copy folder, offline and in quick mode, with a time limit per cell; cells that
-raise don't stop the run. Then, in the same kernel, the grader runs its own
-cells (never the learner's check cells): one per exercise, each with its own
-time limit, calling :func:`coursekit.grade_kernel.grade_exercise` on the
-learner's function. Results come back as JSON lines behind a random marker.
+in its own fresh kernel of the current Python environment, under resource
+limits (:mod:`coursekit.grade_limits`), in a temporary copy folder, offline
+and in quick mode, with a time limit per cell; cells that raise don't stop the
+run. Before the learner's first cell the kernel seals coursekit's references
+(:func:`coursekit.grade_kernel.seal`).
 
-Kernel deaths (``os._exit``, a segfault) and cells stuck past their limit
-that ignore the interrupt: the kernel is replaced by a fresh one, which
+The trust boundary: this process draws each exercise's randomised cases and
+hands the kernel only their inputs (a file); one grader cell per exercise makes
+the kernel call the learner's function on them and write what came out as
+plain data, read back here with ``torch.load(weights_only=True)``. Expected
+values are computed with the reference, and compared, in this process only,
+after the kernel and every process it started are gone
+(:mod:`coursekit.grade_judge`). Nothing the notebook patches in its kernel can
+change a verdict; at most it changes the outputs it reports.
+
+Kernel deaths (``os._exit``, a segfault, a limit) and cells stuck past their
+limit that ignore the interrupt: the kernel is replaced by a fresh one, which
 replays only the *definitions* of the learner's cells (imports, ``def``,
 ``class`` and constant assignments), and grading continues; the exercise that
 killed it scores 0 with the reason. Tampering (edited or deleted given
 cells, compared with the released exercise notebook) is reported, never
-fatal: grading never uses those cells. Cases are randomised with a fresh seed
-per submission (reported; ``--seed`` reproduces a grade).
+fatal: grading never uses those cells. Lines of the learner's own code that
+reach into coursekit's or the grader's internals are flagged for review
+(:mod:`coursekit.grade_flags`). Cases are randomised with a fresh seed per
+submission (reported; ``--seed`` reproduces a grade).
 
 Exit status 0 whenever grading happened, whatever the scores; 2 for usage
 errors (no such file, no lesson, a lesson without exercises).
@@ -44,11 +57,13 @@ from pathlib import Path
 
 import nbformat
 
+from coursekit.grade_flags import flags
+from coursekit.grade_limits import TOKEN_VAR, Limits
 from coursekit.grade_report import table, write_csv, write_json
 from coursekit.grade_session import Kernel
 
 ROOT = Path(__file__).resolve().parent.parent  # the course: exercises/ lives here
-PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)  # the folder that holds coursekit/
+OUTPUT_KEPT = 2_500  # characters of the learner's output kept per exercise in the report
 SOLUTION_STUB = "# YOUR CODE HERE"  # what coursekit.release leaves where a solution was
 LOAD_TIMEOUT = 120  # seconds for the grader's own set-up cell (imports torch if the notebook did not)
 STATUSES_WITH_POINTS = ("passed", "failed")
@@ -66,6 +81,7 @@ class Options:
     threads: int = 1  # OMP/MKL threads per kernel
     output_limit: int = 50_000  # characters of output kept per cell
     executed: str | None = None  # folder to write the executed notebooks to (for review)
+    limits: Limits = Limits()  # resource limits of each kernel
 
 
 @dataclass(frozen=True)
@@ -226,9 +242,14 @@ def definitions_only(source: str) -> str:
 # ---------------------------------------------------------------- grading
 
 
-def kernel_env(options: Options) -> dict:
-    env = dict(os.environ)
+def kernel_env(options: Options, folder: str, token: str) -> dict:
+    """The kernel's environment: the grader's, offline, quick, headless, with the token and its own home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSEKIT_GRADE", "JPY_"))}
+    env[TOKEN_VAR] = token
     env["COURSEKIT_OFFLINE"] = "1"
+    env["HOME"] = folder  # the kernel's user may have no home of its own (nobody)
+    env["IPYTHONDIR"] = os.path.join(folder, ".ipython")
+    env["MPLCONFIGDIR"] = _matplotlib_cache(folder)
     if options.quick:
         env["COURSEKIT_QUICK"] = "1"
     env["MPLBACKEND"] = "Agg"  # figures are not graded: don't render them
@@ -239,28 +260,21 @@ def kernel_env(options: Options) -> dict:
 
 
 def _warm_up_source(lesson: str) -> str:
-    """The grader's first cell: heavy imports under the grader's own limit, no names left behind.
+    """The grader's first cell, before any of the learner's: heavy imports, then coursekit's references sealed.
 
-    So a learner's ``import torch`` costs nothing and the per-cell limit
-    measures the learner's code, not library imports.
+    The imports run under the grader's own limit, so that a learner's
+    ``import torch`` costs nothing and the per-cell limit measures the
+    learner's code. Sealing before the learner's first cell means no function
+    the notebook defines can hold on to a reference.
     """
-    modules = ("numpy", "torch", "matplotlib.pyplot", "coursekit.check", f"coursekit.exercises.lesson{lesson}")
-    return f"for _ck_module in {modules!r}:\n    __import__(_ck_module)\ndel _ck_module"
+    modules = ("numpy", "torch", "matplotlib.pyplot", "coursekit.check", "coursekit.grade_kernel")
+    return (f"for _ck_module in {modules!r}:\n    __import__(_ck_module)\n"
+            f"__import__('coursekit.grade_kernel').grade_kernel.seal({lesson!r})\ndel _ck_module")
 
 
-def _load_source(lesson: str) -> str:
-    """The grader's set-up cell: fresh copies of coursekit's modules, whatever the notebook patched."""
-    return "\n".join([
-        "import sys as _ck_sys",
-        f"_ck_sys.path.insert(0, {PACKAGE_PARENT!r})",
-        "for _ck_name in [n for n in _ck_sys.modules if n == 'coursekit' or n.startswith('coursekit.')]:",
-        "    del _ck_sys.modules[_ck_name]",
-        "import coursekit.grade_kernel as _coursekit_grader",
-        "import coursekit.exercises as _ck_exercises",
-        f"_ck_exercises.exercises_for({lesson!r})",
-        f"_ck_sys.path.remove({PACKAGE_PARENT!r})",
-        "del _ck_sys, _ck_name, _ck_exercises",
-    ])
+def _grading_source(function: str, inputs: str, outputs: str) -> str:
+    """The grader's cell for one exercise: the kernel calls the learner's function on the inputs, writes outputs."""
+    return f"__import__('coursekit.grade_kernel').grade_kernel.run_cases({function!r}, {inputs!r}, {outputs!r})"
 
 
 def _error_of(cell: nbformat.NotebookNode) -> str:
@@ -270,6 +284,35 @@ def _error_of(cell: nbformat.NotebookNode) -> str:
     return ""
 
 
+def _matplotlib_cache(folder: str) -> str:
+    """A matplotlib config folder for the kernel, seeded with the grader's font cache (else it rebuilds it)."""
+    target = os.path.join(folder, ".matplotlib")
+    os.makedirs(target, exist_ok=True)
+    try:
+        import matplotlib
+
+        for cached in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+            shutil.copy(cached, target)
+    except Exception:  # no cache to copy: the kernel builds its own
+        pass
+    return target
+
+
+def _hand_over(path: str, limits: Limits) -> None:
+    """Give the kernel's user ``path`` (and what is in it), when the kernel runs as another user."""
+    if not limits.user:
+        return
+    import pwd
+
+    entry = pwd.getpwnam(limits.user)
+    paths = [path]
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path):
+            paths += [os.path.join(root, name) for name in dirs + files]
+    for name in paths:
+        os.chown(name, entry.pw_uid, entry.pw_gid)
+
+
 def _blank(exercise: tuple, status: str, message: str) -> dict:
     key, function, title, points = exercise
     return {"key": key, "title": title, "points": points, "earned": 0.0, "status": status,
@@ -277,6 +320,8 @@ def _blank(exercise: tuple, status: str, message: str) -> dict:
 
 
 async def _grade(sub: Submission, options: Options, seed: int) -> dict:
+    from coursekit.grade_judge import read_outputs, write_inputs  # torch: in the workers only
+
     report = {"student": sub.student, "file": sub.path, "lesson": sub.lesson, "seed": seed,
               "tampering": {"checked": False, "summary": ""},
               "kernel": {"cell_errors": [], "timeouts": [], "deaths": [], "restarts": 0, "replayed_definitions": False},
@@ -295,12 +340,14 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
     else:
         report["tampering"]["summary"] = "not checked: no released notebook"
 
+    report["flags"] = flags(submitted, nbformat.read(sub.released, as_version=4) if sub.released else None)
     learner = [c.source for c in submitted.cells if c.cell_type == "code"]
     work = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                              "language": "python"}})
     work.cells = [nbformat.v4.new_code_cell(src) for src in learner]  # cell i = the learner's code cell i
-    marker = f"@@coursekit-grade-{secrets.token_hex(16)}@@"
     kinfo = report["kernel"]
+    records: dict[str, tuple[list, dict | None, str]] = {}  # key -> (cases, kernel's record, why none)
+    outcomes: dict[str, str] = {}
 
     def add_cell(source: str) -> int:
         work.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["coursekit-grader"]}))
@@ -311,10 +358,12 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-", ignore_cleanup_errors=True) as folder:
         shutil.copy(sub.path, folder)
-        kernel = Kernel(work, folder, kernel_env(options), options.output_limit, marker)
+        token = secrets.token_hex(16)
+        _hand_over(folder, options.limits)
+        kernel = Kernel(work, folder, kernel_env(options, folder, token), options.output_limit, options.limits, token)
 
         async def boot(replay: bool) -> bool:
-            """(Re)start the kernel and warm it up; after a death, replay the learner's definitions."""
+            """(Re)start the kernel, warm it up and seal; after a death, replay the learner's definitions."""
             t0 = time.perf_counter()
             await kernel.restart()
             if await kernel.run(add_cell(_warm_up_source(sub.lesson)), LOAD_TIMEOUT) != "ok":
@@ -328,9 +377,6 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
                     if definitions and await kernel.run(add_cell(definitions), options.timeout) in ("died", "stuck"):
                         return False
             return True
-
-        async def load() -> bool:
-            return await kernel.run(add_cell(_load_source(sub.lesson)), LOAD_TIMEOUT) == "ok"
 
         try:
             alive = await boot(replay=False)
@@ -351,36 +397,58 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
                     break
             report["timings"]["notebook"] = round(time.perf_counter() - t0, 3)
             t0 = time.perf_counter()
-            ready = (alive and await load()) or (await boot(replay=True) and await load())
-            for number, exercise in enumerate(sub.exercises):
-                key = exercise[0]
+            ready = alive or await boot(replay=True)
+            for number, (key, function, _, _) in enumerate(sub.exercises):
                 if not ready:
-                    report["exercises"].append(_blank(exercise, "kernel died", "no working kernel: it died and a fresh one could not be set up"))
+                    outcomes[key] = "no kernel"
                     continue
-                source = f"_coursekit_grader.grade_exercise({key!r}, {seed}, {marker!r})"
-                outcome = await kernel.run(add_cell(source), options.timeout)
-                if key in kernel.results:
-                    report["exercises"].append(kernel.results[key])
-                elif outcome in ("timeout", "stuck"):
-                    why = f"exceeded the time limit of {options.timeout:g} s"
-                    why += "" if outcome == "timeout" else " and ignored the interrupt (kernel replaced)"
-                    report["exercises"].append(_blank(exercise, "timeout", why))
-                elif outcome == "died":
+                inputs, outputs = Path(folder, f"inputs-{number}.pt"), Path(folder, f"outputs-{number}.pt")
+                cases = write_inputs(key, seed, inputs)
+                _hand_over(str(inputs), options.limits)
+                outcome = await kernel.run(add_cell(_grading_source(function, str(inputs), str(outputs))),
+                                           options.timeout)
+                record, why = read_outputs(outputs) if outcome == "ok" else (None, "")
+                records[key], outcomes[key] = (cases, record, why or _error_of(work.cells[-1])), outcome
+                if outcome == "died":
                     kinfo["deaths"].append({"cell": None, "while": f"grading {key}"})
-                    report["exercises"].append(_blank(exercise, "kernel died", "the kernel died while grading this exercise"))
-                else:
-                    why = _error_of(work.cells[-1]) or "no result came back"
-                    report["exercises"].append(_blank(exercise, "error", f"grading failed: {why}"))
                 if outcome in ("died", "stuck") and number + 1 < len(sub.exercises):
-                    ready = await boot(replay=True) and await load()
+                    ready = await boot(replay=True)
             report["timings"]["grading"] = round(time.perf_counter() - t0, 3)
         finally:
-            await kernel.stop()
+            await kernel.stop()  # and every process it started: none is left while expected values exist
+            kinfo["processes_killed"] = kernel.reaped
+    t0 = time.perf_counter()
+    for exercise in sub.exercises:
+        report["exercises"].append(_verdict(exercise, seed, outcomes.get(exercise[0], "no kernel"),
+                                            records.get(exercise[0]), options.timeout))
+    report["timings"]["judging"] = round(time.perf_counter() - t0, 3)
     if options.executed:
         out = Path(options.executed) / f"{sub.student.replace('/', '__')}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(work, out)
     return report
+
+
+def _verdict(exercise: tuple, seed: int, outcome: str, record: tuple | None, timeout: float) -> dict:
+    """One exercise's result in the report, judged here from what the kernel wrote (or why it wrote nothing)."""
+    key = exercise[0]
+    if outcome == "no kernel":
+        return _blank(exercise, "kernel died", "no working kernel: it died and a fresh one could not be set up")
+    if outcome in ("timeout", "stuck"):
+        why = f"exceeded the time limit of {timeout:g} s"
+        return _blank(exercise, "timeout", why + ("" if outcome == "timeout" else
+                                                   " and ignored the interrupt (kernel replaced)"))
+    if outcome == "died":
+        return _blank(exercise, "kernel died", "the kernel died while grading this exercise")
+    cases, data, why = record
+    if data is None:
+        return _blank(exercise, "error", f"grading failed: {why or 'no result came back'}"[:300])
+    from coursekit.grade_judge import judge
+
+    result = judge(key, seed, cases, data).to_dict()
+    result["seconds"] = float(data.get("seconds", 0.0)) if isinstance(data.get("seconds"), float) else 0.0
+    result["output"] = str(data.get("output", ""))[:OUTPUT_KEPT]
+    return result
 
 
 def grade_submission(sub: Submission, options: Options) -> dict:
@@ -442,9 +510,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default: the course's exercises/)")
     parser.add_argument("--full", action="store_true", help="run learner cells in full mode, not quick mode")
     parser.add_argument("--executed", metavar="DIR", help="write each executed notebook there, for review")
+    limits = parser.add_argument_group("limits of each submission's kernel (see coursekit.grade_limits)")
+    limits.add_argument("--memory-mb", type=int, default=Limits.memory_mb, metavar="MB",
+                        help="address space (default %(default)s; torch alone maps about 3,500)")
+    limits.add_argument("--cpu-seconds", type=int, default=Limits.cpu_seconds, metavar="S",
+                        help="CPU seconds of the kernel process (default %(default)s)")
+    limits.add_argument("--file-mb", type=int, default=Limits.file_mb, metavar="MB",
+                        help="largest file the kernel may write (default %(default)s)")
+    limits.add_argument("--processes", type=int, default=Limits.processes, metavar="N",
+                        help="processes + threads the kernel's user may add (default %(default)s)")
+    limits.add_argument("--kernel-user", metavar="NAME", help="run kernels as this unprivileged user (the "
+                        "Python environment must be readable by it; default: the grader's user)")
+    parser.add_argument("--shard", metavar="K/N", help="grade only the K-th of N deterministic shares of the "
+                        "submissions (1 ≤ K ≤ N); merge the shards' JSON files with the merge command")
     args = parser.parse_args(argv)
     if args.timeout <= 0 or args.jobs < 1:
         parser.error("--timeout must be > 0 and --jobs ≥ 1")
+    if min(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes) < 1:
+        parser.error("limits must be ≥ 1")
+    if args.shard:
+        match = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+        if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+            parser.error("--shard must be K/N with 1 ≤ K ≤ N, e.g. 2/3")
+        args.shard = (int(match.group(1)), int(match.group(2)))
     return args
 
 
@@ -459,8 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"coursekit.grade: error: {err}", file=sys.stderr)
         return 2
     jobs = min(args.jobs, len(subs))
+    limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes, args.kernel_user)
     options = Options(timeout=args.timeout, seed=args.seed, quick=not args.full,
-                      threads=max(1, (os.cpu_count() or 1) // jobs), executed=args.executed)
+                      threads=max(1, (os.cpu_count() or 1) // jobs), executed=args.executed, limits=limits)
 
     def progress(report: dict, done: int, total: int) -> None:
         print(f"[{done}/{total}] {report['student']}: {report['earned']:g}/{report['points']} "

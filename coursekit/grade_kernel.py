@@ -1,21 +1,35 @@
-"""The autograder's code that runs INSIDE a learner's kernel, after the learner's cells.
+"""The autograder's code that runs INSIDE a learner's kernel. It observes; it never judges.
 
-:mod:`coursekit.grade` never imports learner code. It sends cells to a fresh
-kernel: first the learner's notebook, then a cell that imports this module
-afresh (so nothing the notebook patched in coursekit is used), then one cell
-per exercise calling :func:`grade_exercise`. Each call prints one line,
-``marker + JSON``, where ``marker`` is a random string the learner's code
-never saw, so printed look-alikes cannot pass for results.
+:mod:`coursekit.grade` sends cells to a fresh kernel: first one that calls
+:func:`seal` (before any cell of the learner's), then the learner's cells,
+then one cell per exercise calling :func:`run_cases`. That loads the case
+inputs the grader drew (a file the grader wrote), calls the learner's function
+on them and writes what came out as plain data (``torch.save`` of tensors,
+numbers, strings, lists and dicts), which the grader reads back with
+``torch.load(weights_only=True)`` and judges in its own process. Nothing here
+is trusted: whatever the learner's code does to this module only changes the
+outputs it reports, never the expected values or the verdict.
+
+:func:`seal` makes coursekit's references unusable in this kernel: every
+exercise's reference, in the exercise registry and the ``lessonNN`` modules,
+becomes a function that records the call and raises
+:class:`~coursekit.check.ReferenceSealed`; coursekit library functions that
+compute the same as an exercise of the graded lesson do so too, but only while
+:func:`run_cases` calls the learner's function (the notebook's own cells may
+use them).
 """
 from __future__ import annotations
 
 import contextlib
 import io
-import json
+import os
 import sys
 import time
+from typing import Any, Callable
 
 OUTPUT_LIMIT = 2_000  # characters of the learner's own output kept per exercise
+SEALED_CALLS: list[str] = []  # the sealed functions called, in order (read by run_cases)
+_GRADING = [False]  # True while run_cases calls the learner's function
 
 
 class _CappedText(io.TextIOBase):
@@ -41,43 +55,114 @@ class _CappedText(io.TextIOBase):
         return "".join(self.parts) + extra
 
 
-def _not_the_learners(fn: object) -> str | None:
-    """Why ``fn`` is not the learner's own function (coursekit's reference rebound to the name), or None."""
-    module = getattr(fn, "__module__", None) or ""
-    if module == "coursekit" or module.startswith("coursekit."):
-        return f"this is coursekit's own `{getattr(fn, '__name__', fn)}` from {module}, not your function: define it yourself in the exercise cell."
-    return None
+# ------------------------------------------------------------------ sealing
 
 
-def grade_exercise(key: str, seed: int, marker: str) -> None:
-    """Grade exercise ``key`` against the function of that name in the kernel's ``__main__`` namespace.
+def _sealed(name: str) -> Callable:
+    """A stand-in for a reference: records the call and raises, always. It holds no reference to the original."""
+    from coursekit.check import ReferenceSealed
 
-    The learner's prints are captured (first :data:`OUTPUT_LIMIT` characters
-    kept); the result (``ExerciseResult.to_dict()`` plus ``seconds`` and
-    ``output``) is printed after ``marker`` on a line of its own.
-    A ``KeyboardInterrupt`` (the grader interrupting a case that ran past the
-    time limit) is not caught.
+    def sealed(*args: Any, **kwargs: Any) -> Any:
+        SEALED_CALLS.append(name)
+        raise ReferenceSealed(f"coursekit's reference {name} is sealed while the autograder runs")
+
+    sealed.sealed = True
+    sealed.__name__ = sealed.__qualname__ = name.rsplit(".", 1)[-1]
+    return sealed
+
+
+def _guarded(name: str, original: Callable) -> Callable:
+    """A library function that works as before, except while the learner's function is being graded."""
+    from coursekit.check import ReferenceSealed
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if _GRADING[0]:
+            SEALED_CALLS.append(name)
+            raise ReferenceSealed(f"coursekit's {name} computes this exercise; it is sealed while grading")
+        return original(*args, **kwargs)
+
+    guarded.__name__, guarded.__qualname__, guarded.__doc__ = original.__name__, original.__qualname__, original.__doc__
+    return guarded
+
+
+def _replace_everywhere(original: object, replacement: object, modules: list) -> None:
+    for module in modules:
+        for attr, value in list(vars(module).items()):
+            if value is original:
+                setattr(module, attr, replacement)
+
+
+def seal(lesson: str) -> None:
+    """Seal every exercise's reference (all lessons), and the library equivalents of ``lesson``'s exercises."""
+    import importlib
+
+    from coursekit.exercises import exercises_for, lessons
+
+    for number in lessons():
+        exercises_for(number)  # imports every lesson's module before the modules are listed
+    coursekit = [m for n, m in list(sys.modules.items()) if m is not None and n.split(".")[0] == "coursekit"]
+    registry = [m for m in coursekit if m.__name__.startswith("coursekit.exercises.lesson")]
+    library = [m for m in coursekit if m not in registry]
+    for number in lessons():
+        for exercise in exercises_for(number):
+            original, stub = exercise.reference, _sealed(exercise.key)
+            names = list(exercise.equivalents) if number == lesson else []
+            if number == lesson and getattr(original, "__module__", "").startswith("coursekit.") \
+                    and not original.__module__.startswith("coursekit.exercises"):
+                names.append(f"{original.__module__}:{original.__name__}")  # the reference is a library function
+            for name in names:
+                module, attr = name.split(":")
+                target = getattr(importlib.import_module(module), attr)
+                _replace_everywhere(target, _guarded(name.replace(":", "."), target),
+                                    library + [sys.modules[module]])
+            _replace_everywhere(original, stub, registry)
+            exercise.reference = stub
+
+
+# ------------------------------------------------------------------ running
+
+
+def _result_path_write(record: dict, path: str) -> None:
+    import torch
+
+    part = f"{path}.part"
+    torch.save(record, part)
+    os.replace(part, path)
+
+
+def run_cases(function: str, inputs: str, outputs: str) -> None:
+    """Call the learner's ``function`` (from ``__main__``) on every case in ``inputs``; write ``outputs``.
+
+    ``inputs``: ``{"seed": int, "callers": [probe or Call, ...]}`` written by the
+    grader. ``outputs``: ``{"found", "module", "observations", "output", "seconds"}``,
+    plain data only. A ``KeyboardInterrupt`` (the grader's time limit) is not caught.
     """
-    from coursekit.check import run_exercise
-    from coursekit.exercises import get_exercise
+    import torch
 
-    exercise = get_exercise(key)
-    fn = vars(sys.modules["__main__"]).get(exercise.function)
+    from coursekit.check import observe
+
+    payload = torch.load(inputs, weights_only=False)
+    fn = vars(sys.modules["__main__"]).get(function)
+    record = {"found": callable(fn), "module": str(getattr(fn, "__module__", "") or ""), "observations": [],
+              "output": "", "seconds": 0.0}
     captured = _CappedText(OUTPUT_LIMIT)
     start = time.perf_counter()
-    result = {"key": key, "title": exercise.title, "points": exercise.points, "earned": 0.0, "cases": []}
-    reason = _not_the_learners(fn) if fn is not None else None
-    try:
-        if reason:
-            result.update(status="failed", message=reason)
-        else:
-            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-                result = run_exercise(exercise, fn, seed).to_dict()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as err:  # SystemExit, or an error outside the learner's calls: report, never crash
-        result.update(status="error", message=f"grading raised {type(err).__name__}: {err}")
-    result["seconds"] = round(time.perf_counter() - start, 3)
-    result["output"] = captured.text()
-    sys.stdout.write("\n" + marker + json.dumps(result, default=repr) + "\n")
-    sys.stdout.flush()
+    if callable(fn):
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured), \
+                torch.random.fork_rng(devices=[]):
+            torch.manual_seed(payload["seed"])
+            for caller in payload["callers"]:
+                before = len(SEALED_CALLS)
+                _GRADING[0] = True
+                try:
+                    observation = observe(caller, fn)
+                finally:
+                    _GRADING[0] = False
+                if len(SEALED_CALLS) > before:
+                    observation = {"status": "reference", "message": ", ".join(SEALED_CALLS[before:])[:300]}
+                record["observations"].append(observation)
+                if observation["status"] in ("not implemented", "reference"):
+                    break
+    record["seconds"] = round(time.perf_counter() - start, 3)
+    record["output"] = captured.text()
+    _result_path_write(record, outputs)

@@ -1,26 +1,29 @@
 """The kernel the autograder (:mod:`coursekit.grade`) drives, one per submission.
 
-A fresh kernel of this Python (like nbval's ``--nbval-current-env``) runs a
-working copy of the learner's notebook cell by cell. Its client keeps at most
-``output_limit`` characters of output per cell and picks out the result lines
-that :mod:`coursekit.grade_kernel` prints behind a random marker. A cell past
-its time limit is interrupted; a kernel that ignores the interrupt or dies is
-reported, so the grader can replace it.
+A fresh kernel of this Python (like nbval's ``--nbval-current-env``), started
+through the launcher of :mod:`coursekit.grade_limits` (resource limits, and an
+unprivileged user when the grader is root), runs a working copy of the
+learner's notebook cell by cell. Its client keeps at most ``output_limit``
+characters of output per cell. A cell past its time limit is interrupted; a
+kernel that ignores the interrupt or dies is reported, so the grader can
+replace it. After every cell, processes the kernel started are killed.
 """
 from __future__ import annotations
 
-import json
 import math
+import os
 import subprocess
 import time
 
 import nbformat
 
+from coursekit.grade_limits import Limits, reap, remove_cgroup
+
 __all__ = ["Kernel"]
 
 
-def _kernel_classes():
-    """A kernel manager whose kernel is this Python (like nbval's ``--nbval-current-env``)."""
+def _kernel_classes(prefix: list[str]):
+    """A kernel manager whose kernel is this Python (like nbval's ``--nbval-current-env``), behind ``prefix``."""
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -33,26 +36,17 @@ def _kernel_classes():
             if kernel_name != name:
                 return super().get_kernel_spec(kernel_name)
             spec = ipykernel.kernelspec.get_kernel_dict()
-            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, argv=spec["argv"],
+            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, argv=prefix + spec["argv"],
                               display_name=spec["display_name"], language="python")
 
     class CappedClient(NotebookClient):
-        """An nbclient that keeps at most ``limit`` characters of output per cell and picks out result lines."""
+        """An nbclient that keeps at most ``limit`` characters of output per cell."""
 
-        def setup(self, limit: int, marker: str, results: dict) -> None:
-            self.limit, self.marker, self.results, self.used = limit, marker, results, {}
+        def setup(self, limit: int) -> None:
+            self.limit, self.used = limit, {}
 
         def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
             content = msg["content"]
-            if msg["msg_type"] == "stream" and self.marker in content.get("text", ""):
-                for line in content["text"].splitlines():
-                    if self.marker in line:
-                        try:
-                            result = json.loads(line.split(self.marker, 1)[1])
-                            self.results.setdefault(str(result["key"]), result)
-                        except (ValueError, KeyError, TypeError):  # mangled: the exercise reports "no result"
-                            pass
-                return None
             if msg["msg_type"] == "error":  # always kept, shortened
                 msg = {**msg, "content": {**content, "traceback": content.get("traceback", [])[-20:]}}
                 return super().output(outs, msg, display_id, cell_index)
@@ -75,18 +69,27 @@ def _kernel_classes():
 class Kernel:
     """One learner kernel at a time on the working notebook; restartable."""
 
-    def __init__(self, nb: nbformat.NotebookNode, cwd: str, env: dict, output_limit: int, marker: str) -> None:
-        self.nb, self.cwd, self.env, self.output_limit, self.marker = nb, cwd, env, output_limit, marker
-        self.results: dict[str, dict] = {}
+    def __init__(self, nb: nbformat.NotebookNode, cwd: str, env: dict, output_limit: int, limits: Limits,
+                 token: str) -> None:
+        self.nb, self.cwd, self.env, self.output_limit = nb, cwd, env, output_limit
+        self.limits, self.token = limits, token
         self.km = self.client = None
+        self.starts = 0
+        self.reaped = 0
+
+    @property
+    def pid(self) -> int | None:
+        return getattr(getattr(self.km, "provisioner", None), "pid", None)
 
     async def start(self) -> None:
-        name, specs, manager, client = _kernel_classes()
+        name, specs, manager, client = _kernel_classes(self.limits.launcher(self.token))
+        self.starts += 1
         self.km = manager(kernel_name=name, kernel_spec_manager=specs())
+        self.km.connection_file = os.path.join(self.cwd, f".kernel-{self.starts}.json")
         await self.km.start_kernel(cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    extra_arguments=["--HistoryManager.hist_file=:memory:"])
         self.client = client(self.nb, km=self.km, allow_errors=True, iopub_timeout=30, startup_timeout=60)
-        self.client.setup(self.output_limit, self.marker, self.results)
+        self.client.setup(self.output_limit)
         await self.client.async_start_new_kernel_client()
 
     async def stop(self) -> None:
@@ -100,6 +103,8 @@ class Kernel:
             pass
         finally:
             self.km = self.client = None
+            self.reaped += reap(self.token)
+            remove_cgroup(self.token)
 
     async def restart(self) -> None:
         await self.stop()
@@ -117,6 +122,8 @@ class Kernel:
             return "died"
         except CellTimeoutError:
             return await self._interrupt(cell, timeout)
+        finally:
+            self.reaped += reap(self.token, keep=self.pid)  # nothing the cell started outlives it
         return "error" if any(o.get("output_type") == "error" for o in cell.outputs) else "ok"
 
     async def _interrupt(self, cell: nbformat.NotebookNode, timeout: float, grace: float = 10.0) -> str:

@@ -256,11 +256,11 @@ def test_student_names_are_stems_unless_they_clash():
     assert grade._students(paths) == ["alice/ps1/01_x", "bob/ps1/01_x", "01_y_carol"]
 
 
-def test_in_kernel_helpers_flag_coursekit_functions_and_cap_output():
-    from coursekit import grade_kernel, losses
+def test_helpers_flag_coursekit_functions_and_cap_output():
+    from coursekit import grade_judge, grade_kernel
 
-    assert "not your function" in grade_kernel._not_the_learners(losses.g_loss_saturating)
-    assert grade_kernel._not_the_learners(lambda x: x) is None
+    assert "not your function" in grade_judge._not_the_learners("coursekit.losses", "g_loss_saturating")
+    assert grade_judge._not_the_learners("__main__", "f") is None
     sink = grade_kernel._CappedText(10)
     sink.write("0123456789abc")
     sink.write("def")

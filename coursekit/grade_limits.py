@@ -1,0 +1,209 @@
+"""Resource limits for a learner's kernel, and the processes it leaves behind.
+
+The grader starts each kernel through this module's launcher
+(``python -m coursekit.grade_limits [limits] -- KERNEL_COMMAND``), which sets
+the limits on itself and then replaces itself by the kernel, so the kernel and
+everything it starts inherit them:
+
+- ``RLIMIT_AS``: address space (``memory_mb``); an allocation past it fails
+  (``MemoryError`` / torch's "can't allocate memory") instead of swapping the
+  machine to death;
+- ``RLIMIT_CPU``: CPU seconds of the kernel process (``cpu_seconds``), past
+  which it is killed (then graded as a kernel death);
+- ``RLIMIT_FSIZE``: the largest file it may write (``file_mb``);
+- ``RLIMIT_NPROC``: processes and threads of the kernel's user (``processes``
+  more than that user runs when the kernel starts). Linux never enforces it
+  for root; as root the launcher instead puts the kernel in a cgroup of its
+  own whose ``pids.max`` is ``processes`` (cgroup v1 or v2, when the cgroup
+  file system is writable), removed when the kernel is gone;
+- optionally, ``user``: run the kernel as that (unprivileged) user, which
+  also keeps it from reading the grader's files; the interpreter and the
+  packages must be readable by that user.
+
+Each kernel gets a random token in its environment; after every cell the
+grader kills every process whose environment holds it except the kernel
+itself (:func:`reap`): a process forked to outlive a cell does not.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TOKEN_VAR = "COURSEKIT_GRADE_TOKEN"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 6144  # address space; torch alone maps about 3.5 GB of it
+    cpu_seconds: int = 1800  # of the whole kernel process
+    file_mb: int = 512
+    processes: int = 128  # processes + threads, beyond what the kernel's user already runs
+    user: str | None = None  # run the kernel as this user; None: as the grader
+
+    def launcher(self, token: str, python: str = sys.executable) -> list[str]:
+        """The command prefix that starts a kernel command under these limits."""
+        argv = [python, "-m", "coursekit.grade_limits", "--memory-mb", str(self.memory_mb),
+                "--cpu-seconds", str(self.cpu_seconds), "--file-mb", str(self.file_mb),
+                "--processes", str(self.processes), "--token", token]
+        return argv + (["--user", self.user] if self.user else []) + ["--"]
+
+
+# --------------------------------------------------------------------- cgroups
+
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # v1 pids controller, v2 unified
+
+
+def cgroup_of(token: str) -> Path | None:
+    """Where the kernel's own pids cgroup goes, or None (not root, no pids controller, not writable)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    for root in CGROUP_ROOTS:
+        v1 = root.name == "pids" and (root / "tasks").exists()
+        v2 = "pids" in _read(root / "cgroup.subtree_control").split()
+        if (v1 or v2) and os.access(root, os.W_OK):
+            return root / f"coursekit-grade-{token}"
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def enter_cgroup(token: str, processes: int) -> bool:
+    """Create the kernel's cgroup with ``pids.max = processes`` and move this process into it."""
+    group = cgroup_of(token)
+    if group is None:
+        return False
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "pids.max").write_text(str(processes))
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError:
+        return False
+    return True
+
+
+def remove_cgroup(token: str) -> None:
+    """Remove the kernel's cgroup (once its processes are gone)."""
+    group = cgroup_of(token)
+    if group is not None and group.is_dir():
+        try:
+            group.rmdir()
+        except OSError:
+            pass
+
+
+def uid_of(user: str | None) -> int:
+    import pwd
+
+    return os.getuid() if user is None else pwd.getpwnam(user).pw_uid
+
+
+# ------------------------------------------------------------------ processes
+
+
+def _processes() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def tasks_of(uid: int) -> int:
+    """Processes and threads whose real user is ``uid`` (what RLIMIT_NPROC counts)."""
+    count = 0
+    for pid in _processes():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            count += int(fields.get("Threads", "1").strip())
+    return count
+
+
+def carrying(token: str) -> list[int]:
+    """Processes whose environment holds ``TOKEN_VAR=token`` (a kernel and what it started)."""
+    needle = f"{TOKEN_VAR}={token}".encode()
+    found = []
+    for pid in _processes():
+        try:
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def reap(token: str, keep: int | None = None) -> int:
+    """Kill (SIGKILL) every process carrying ``token`` except ``keep``; the number killed."""
+    if not Path("/proc").is_dir():
+        return 0
+    killed = 0
+    for _ in range(20):  # again while a dying fork loop still forks
+        victims = [pid for pid in carrying(token) if pid != keep and pid != os.getpid()]
+        if not victims:
+            break
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
+# ------------------------------------------------------------------- launcher
+
+
+def _set(limit: int, value: int) -> None:
+    soft, hard = resource.getrlimit(limit)
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(limit, (value, value))
+
+
+def apply(limits: Limits, chown: list[str], token: str) -> None:
+    """Enter a pids cgroup (root), drop to ``limits.user`` (chowning ``chown`` to it first), set the limits."""
+    enter_cgroup(token, limits.processes)
+    if limits.user:
+        import pwd
+
+        entry = pwd.getpwnam(limits.user)
+        for path in chown:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.setgroups([])
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+    mb = 2**20
+    _set(resource.RLIMIT_AS, limits.memory_mb * mb)
+    _set(resource.RLIMIT_CPU, limits.cpu_seconds)
+    _set(resource.RLIMIT_FSIZE, limits.file_mb * mb)
+    _set(resource.RLIMIT_NPROC, tasks_of(os.getuid()) + limits.processes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--")
+    parser = argparse.ArgumentParser(prog="python -m coursekit.grade_limits")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--cpu-seconds", type=int, required=True)
+    parser.add_argument("--file-mb", type=int, required=True)
+    parser.add_argument("--processes", type=int, required=True)
+    parser.add_argument("--user")
+    parser.add_argument("--token", required=True)
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1:]
+    limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes, args.user)
+    connection = [command[i + 1] for i, a in enumerate(command[:-1]) if a == "-f"]  # the kernel must read it
+    apply(limits, connection, args.token)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
