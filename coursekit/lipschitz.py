@@ -11,6 +11,12 @@
   batch statistics does not.
 * :func:`time_interleaved`: wall-clock and CPU time per call of several step
   functions, measured round-robin so that a busy machine slows all of them alike.
+* :func:`clip_weights_` and :func:`weight_gradient_norms`: the weight clipping of
+  the original WGAN (Arjovsky et al. 2017, Algorithm 1, line 7) and the per-layer
+  gradient norms with which Gulrajani et al. 2017 (Fig. 1a) show it failing.
+* :func:`conv_operator_norm`: the largest singular value of a convolution as a
+  linear map on images (power iteration with autograd's transpose), which SN's
+  reshaped-kernel σ does not bound.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from torch import nn
 Tensor = torch.Tensor
 
 __all__ = ["power_iteration", "interpolate", "gradient_norms_at_interpolates", "scores_in_batches",
-           "StepTimes", "time_interleaved"]
+           "StepTimes", "time_interleaved", "clip_weights_", "weight_gradient_norms", "conv_operator_norm"]
 
 
 def power_iteration(W: Tensor, u: Tensor | None = None, n_iter: int = 1,
@@ -158,3 +164,57 @@ def time_interleaved(steps: Mapping[str, Callable[[], Any]], repeats: int = 5, c
             wall[name].append(1000 * (time.perf_counter() - w0) / calls)
             cpu[name].append(1000 * (time.process_time() - c0) / calls)
     return StepTimes(names, {n: tuple(v) for n, v in wall.items()}, {n: tuple(v) for n, v in cpu.items()})
+
+
+@torch.no_grad()
+def clip_weights_(module: nn.Module, c: float) -> nn.Module:
+    """Clamp every parameter of ``module`` to [-c, c], in place (WGAN, Arjovsky et al. 2017, Algorithm 1, line 7)."""
+    if not c > 0:
+        raise ValueError(f"the clipping bound c must be > 0, got {c}")
+    for p in module.parameters():
+        p.clamp_(-c, c)
+    return module
+
+
+def weight_gradient_norms(module: nn.Module, loss: Tensor) -> list[float]:
+    """``‖∂loss/∂W_l‖₂`` (Frobenius) for every Linear / Conv weight of ``module``, input layer first.
+
+    The measure of Gulrajani et al. 2017, Fig. 1a: with weight clipping the norms
+    grow or shrink geometrically through a deep critic; under the gradient penalty they do not.
+    """
+    weights = [m.weight for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if not weights:
+        raise ValueError("the module has no Linear or Conv2d layers")
+    grads = torch.autograd.grad(loss, weights, retain_graph=True, allow_unused=True)
+    return [0.0 if g is None else g.norm().item() for g in grads]
+
+
+def conv_operator_norm(conv: nn.Conv2d, input_shape: Sequence[int], n_iter: int = 50, seed: int = 0) -> float:
+    """σ_max of the linear map ``x [C, H, W] ↦ conv(x)`` (bias left out), by ``n_iter`` power iterations.
+
+    ``v ← Aᵀ(Av)/‖·‖`` with ``Aᵀ`` from autograd (the vector-Jacobian product of a
+    linear map is its transpose), starting from a seeded random image. This is
+    the Lipschitz constant of the layer on images of that size. Spectral
+    normalisation divides by σ_max of the kernel reshaped to ``[out, in·k·k]``
+    instead, and the two differ: every input pixel feeds up to ⌈k/s⌉² output
+    positions, so the operator norm can exceed the reshaped one (Miyato et al.
+    2018, Sec. 2.1 and App. A; Gouk et al. 2021).
+    """
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape is one image's [C, H, W], got {list(input_shape)}")
+    weight = conv.weight.detach()
+
+    def A(x: Tensor) -> Tensor:  # [1, C, H, W] -> [1, C', H', W'], linear (no bias)
+        return torch.nn.functional.conv2d(x, weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    v = torch.randn(1, *input_shape, generator=g).to(weight)
+    v = v / v.norm()
+    for _ in range(n_iter):
+        x = v.detach().requires_grad_(True)
+        with torch.enable_grad():
+            y = A(x)
+            (w,) = torch.autograd.grad(y, x, grad_outputs=y)  # Aᵀ A v
+        v = w / w.norm().clamp_min(1e-12)
+    with torch.no_grad():
+        return A(v).norm().item()  # ‖A v‖ with ‖v‖ = 1

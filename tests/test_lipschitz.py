@@ -8,8 +8,9 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from coursekit import losses
-from coursekit.lipschitz import (StepTimes, gradient_norms_at_interpolates, interpolate, power_iteration,
-                                 scores_in_batches, time_interleaved)
+from coursekit.lipschitz import (StepTimes, clip_weights_, conv_operator_norm, gradient_norms_at_interpolates,
+                                 interpolate, power_iteration, scores_in_batches, time_interleaved,
+                                 weight_gradient_norms)
 from coursekit.models import DCGANDiscriminator, WGANCritic
 
 
@@ -119,3 +120,65 @@ def test_time_interleaved_measures_relative_cost():
         t.median("slow", "gpu")
     with pytest.raises(ValueError):
         time_interleaved({})
+
+
+def test_clip_weights_clamps_every_parameter_in_place():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+    before = [p.detach().clone() for p in m.parameters()]
+    assert clip_weights_(m, 0.05) is m
+    for b, p in zip(before, m.parameters()):
+        assert torch.equal(p, b.clamp(-0.05, 0.05))
+    assert any((p.abs() == 0.05).any() for p in m.parameters())  # some weights now sit on the bound
+    with pytest.raises(ValueError, match="> 0"):
+        clip_weights_(m, 0.0)
+
+
+def test_weight_gradient_norms_match_autograd_per_layer():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 1))
+    loss = m(torch.randn(16, 2)).mean()
+    norms = weight_gradient_norms(m, loss)
+    loss.backward()
+    expected = [m[i].weight.grad.norm().item() for i in (0, 2, 4)]
+    assert norms == pytest.approx(expected, rel=1e-6)
+    # a linear chain with every weight scaled by a: the gradient of layer l scales by a^(L-1)
+    lin = nn.Sequential(*[nn.Linear(3, 3, bias=False) for _ in range(4)])
+    x = torch.randn(8, 3)
+    base = weight_gradient_norms(lin, lin(x).sum())
+    with torch.no_grad():
+        for layer in lin:
+            layer.weight.mul_(0.5)
+    scaled = weight_gradient_norms(lin, lin(x).sum())
+    assert scaled == pytest.approx([b * 0.5 ** 3 for b in base], rel=1e-5)
+    with pytest.raises(ValueError, match="no Linear"):
+        weight_gradient_norms(nn.ReLU(), torch.zeros(()))
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 1), (2, 1)])
+def test_conv_operator_norm_equals_the_svd_of_the_conv_as_a_matrix(stride, padding):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 4, stride, padding)
+    shape = (2, 6, 6)
+    n = 2 * 6 * 6
+    basis = torch.eye(n).reshape(n, *shape)                                       # [n, 2, 6, 6]
+    with torch.no_grad():
+        cols = torch.nn.functional.conv2d(basis, conv.weight, None, stride, padding).flatten(1)  # [n, out]
+    exact = torch.linalg.matrix_norm(cols.T.double(), ord=2).item()             # the conv as a matrix [out, n]
+    assert conv_operator_norm(conv, shape, n_iter=300) == pytest.approx(exact, rel=1e-4)
+
+
+def test_a_spectrally_normalised_conv_can_have_operator_norm_above_one():
+    torch.manual_seed(0)
+    conv = spectral_norm(nn.Conv2d(1, 8, 4, 2, 1))
+    for _ in range(50):  # converge the power iteration: σ of the reshaped kernel -> 1
+        conv(torch.zeros(1, 1, 8, 8))
+    conv.eval()
+    reshaped = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2).item()
+    assert reshaped == pytest.approx(1.0, abs=1e-3)
+    plain = nn.Conv2d(1, 8, 4, 2, 1)
+    with torch.no_grad():
+        plain.weight.copy_(conv.weight)
+    assert conv_operator_norm(plain, (1, 28, 28), n_iter=200) > 1.05
+    with pytest.raises(ValueError, match="C, H, W"):
+        conv_operator_norm(plain, (28, 28))
