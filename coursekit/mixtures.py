@@ -5,9 +5,14 @@ A :class:`Method` is a named change to a base :class:`~coursekit.ensemble.Ensemb
 seeds of it together (vectorised), optionally with a final phase at a lower
 learning rate, and measures every seed with the VEEGAN / PacGAN protocol
 (:func:`coursekit.metrics.mode_coverage`: 2,500 samples, high quality = within
-3 std of the nearest mode). :func:`coverage_table` turns the results into a
-mean ± std table. Snapshots can carry the decision surface of one seed's
-discriminator, for :func:`coursekit.widgets.mixture_playground`.
+3 std of the nearest mode; a mode is captured only when it holds at least 20 %
+of its fair share of high-quality samples). :func:`coverage_table` turns the
+results into a mean ± std table and :func:`best_method` picks the best remedy
+by a rule fixed in advance. :func:`mode_moves` / :func:`hopping_seed` find a
+generator that moves between modes across snapshots, and
+:func:`latent_mode_map` shows where a generator's latent plane lands (the
+"bridges" between modes). Snapshots can carry the decision surface of one
+seed's discriminator, for :func:`coursekit.widgets.mixture_playground`.
 """
 from __future__ import annotations
 
@@ -31,14 +36,21 @@ Tensor = torch.Tensor
 
 __all__ = [
     "MIXTURES",
+    "LatentMap",
     "Method",
     "MethodResult",
     "Mixture",
+    "best_method",
+    "captured_history",
     "coverage",
     "coverage_rows",
     "coverage_table",
     "expected_real_high_quality",
+    "hopping_seed",
+    "latent_mode_map",
+    "latent_path",
     "mode_histories",
+    "mode_moves",
     "mode_trace",
     "run_method",
     "summarize",
@@ -105,11 +117,11 @@ class MethodResult:
         return summarize(self.metrics)
 
 
-def coverage(samples: Tensor, mixture: Mixture, threshold: float = 3.0) -> list[dict]:
+def coverage(samples: Tensor, mixture: Mixture, threshold: float = 3.0, min_fraction: float = 0.2) -> list[dict]:
     """:func:`mode_coverage` of each of the K sample sets ``[K, N, 2]``."""
     if samples.dim() != 3 or samples.shape[-1] != 2:
         raise ValueError(f"samples must be [K, N, 2] (K seeds), got shape {list(samples.shape)}")
-    return [mode_coverage(s, mixture.centers, mixture.std, threshold) for s in samples]
+    return [mode_coverage(s, mixture.centers, mixture.std, threshold, min_fraction) for s in samples]
 
 
 def summarize(metrics: list[dict]) -> dict[str, tuple[float, float]]:
@@ -193,27 +205,42 @@ class _Repeat(torch.nn.Module):
 
 
 def coverage_rows(results: list[MethodResult]) -> list[dict]:
-    """One row per (data set, method): modes, % high quality and reverse KL as (mean, std) over seeds."""
+    """One row per (data set, method): modes, % high quality and reverse KL as (mean, std) over seeds.
+
+    ``per_seed`` lists each seed's modes captured; ``high_quality`` is in percent.
+    """
     rows = []
     for r in results:
         s = r.summary()
         rows.append({"data": f"{r.mixture.name} ({r.mixture.modes})", "method": r.method.name,
-                     "seeds": len(r.metrics), "modes": s["modes"],
+                     "seeds": len(r.metrics), "modes": s["modes"], "per_seed": [m["modes"] for m in r.metrics],
                      "high_quality": (100 * s["high_quality"][0], 100 * s["high_quality"][1]),
                      "reverse_kl": s["reverse_kl"], "seconds": r.seconds, "cpu_seconds": r.cpu_seconds})
     return rows
 
 
 def coverage_table(results: list[MethodResult]) -> str:
-    """The table as text: "mean ± std" over seeds, one line per (data set, method)."""
-    head = f"{'data':<10} {'method':<22} {'seeds':>5} {'modes':>12} {'high quality %':>15} {'reverse KL':>12} " \
-           f"{'train s':>8}"
+    """The table as text: "mean ± std" over seeds, one line per (data set, method), and each seed's modes."""
+    head = f"{'data':<10} {'method':<22} {'seeds':>5} {'modes':>11} {'modes per seed':<16} " \
+           f"{'high quality %':>15} {'reverse KL':>12} {'train s':>8}"
     lines = [head, "-" * len(head)]
     for row in coverage_rows(results):
         (m, ms), (h, hs), (k, ks) = row["modes"], row["high_quality"], row["reverse_kl"]
-        lines.append(f"{row['data']:<10} {row['method']:<22} {row['seeds']:>5} {f'{m:.1f} ± {ms:.1f}':>12} "
-                     f"{f'{h:.1f} ± {hs:.1f}':>15} {f'{k:.2f} ± {ks:.2f}':>12} {row['seconds']:>8.1f}")
+        per_seed = " ".join(str(v) for v in row["per_seed"])
+        lines.append(f"{row['data']:<10} {row['method']:<22} {row['seeds']:>5} {f'{m:.1f} ± {ms:.1f}':>11} "
+                     f"{per_seed:<16} {f'{h:.1f} ± {hs:.1f}':>15} {f'{k:.2f} ± {ks:.2f}':>12} "
+                     f"{row['seconds']:>8.1f}")
     return "\n".join(lines)
+
+
+def best_method(rows: list[dict], min_high_quality: float, exclude: tuple[str, ...] = ()) -> dict | None:
+    """The rule that picks the best remedy, fixed before the runs: among the rows of :func:`coverage_rows`
+    whose mean high-quality share is at least ``min_high_quality`` (percent), the one with the most
+    modes captured (mean over seeds; ties go to the higher high-quality share). ``None`` when no
+    row clears the floor. Rows whose method is in ``exclude`` (the baseline) are not candidates.
+    """
+    ok = [r for r in rows if r["method"] not in exclude and r["high_quality"][0] >= min_high_quality]
+    return max(ok, key=lambda r: (r["modes"][0], r["high_quality"][0])) if ok else None
 
 
 def mode_trace(snapshots: list[tuple], mixture: Mixture) -> tuple[np.ndarray, np.ndarray]:
@@ -236,3 +263,87 @@ def mode_histories(snapshots: list[tuple], mixture: Mixture, seed: int = 0) -> n
 def expected_real_high_quality(threshold: float = 3.0) -> float:
     """P(|x - c| < threshold·std) for a 2-D isotropic Gaussian: 1 - exp(-threshold²/2) (a Rayleigh tail)."""
     return 1.0 - math.exp(-threshold ** 2 / 2)
+
+
+def captured_history(snapshots: list[tuple], mixture: Mixture, seed: int = 0,
+                     min_fraction: float = 0.2) -> np.ndarray:
+    """Which modes one seed captures (the thresholded count) at each snapshot: bool ``[S, modes]``."""
+    return np.stack([np.asarray(_captured(s[1][seed], mixture, min_fraction)) for s in snapshots])
+
+
+def _captured(samples: Tensor, mixture: Mixture, min_fraction: float) -> np.ndarray:
+    counts = mode_histogram(samples, mixture.centers, mixture.std)
+    return counts >= max(1.0, min_fraction * len(samples) / mixture.modes)
+
+
+def mode_moves(captured: np.ndarray) -> int:
+    """How often a generator *moved*: between consecutive snapshots, a captured mode was let go while
+    another was taken up, counted as min(lost, gained) per transition. ``captured``: bool ``[S, modes]``.
+
+    A generator that only grows (or only loses) its set of modes makes no moves; one that trades a
+    mode for another, as the discriminator learns to reject the first, does: mode hopping.
+    """
+    c = np.asarray(captured, dtype=bool)
+    if c.ndim != 2:
+        raise ValueError(f"captured must be [snapshots, modes] booleans, got shape {c.shape}")
+    lost = (c[:-1] & ~c[1:]).sum(axis=1)
+    gained = (~c[:-1] & c[1:]).sum(axis=1)
+    return int(np.minimum(lost, gained).sum())
+
+
+def hopping_seed(snapshots: list[tuple], mixture: Mixture, min_fraction: float = 0.2) -> tuple[int, int]:
+    """The seed that moved between modes most often (:func:`mode_moves`) and its number of moves."""
+    k = snapshots[0][1].shape[0]
+    moves = [mode_moves(captured_history(snapshots, mixture, seed, min_fraction)) for seed in range(k)]
+    best = int(np.argmax(moves))
+    return best, moves[best]
+
+
+@dataclass(frozen=True)
+class LatentMap:
+    """Where a generator sends each point of a square of its 2-D latent plane.
+
+    ``labels [R, R]`` (row = z2, column = z1, both increasing over ``[-lim, lim]``): the index of the
+    mode that G(z) lands on (within the high-quality radius), or -1 when G(z) is between modes.
+    ``off_mode_mass``: the N(0, I) probability of the latents whose G(z) is between modes, i.e. the
+    share of generated samples that are *not* high quality (up to the square's cut-off).
+    """
+
+    labels: np.ndarray
+    lim: float
+    off_mode_mass: float
+
+
+def latent_mode_map(generator: torch.nn.Module, mixture: Mixture, lim: float = 3.0, resolution: int = 201,
+                    threshold: float = 3.0) -> LatentMap:
+    """Label a ``resolution²`` grid of latents z in ``[-lim, lim]²`` by the mode G(z) lands on (-1: none).
+
+    Needs a generator that maps each latent on its own (no BatchNorm on batch statistics) with a 2-D latent.
+    A continuous G maps the connected latent plane onto a connected set: wherever two regions
+    of different modes meet, the latents in between land between the modes (the "bridges").
+    """
+    if getattr(generator, "batchnorm", False):
+        raise ValueError("this generator normalises over its batch: G(z) of a grid of latents would not be "
+                         "what it draws from N(0, I); map a generator without batchnorm")
+    if getattr(generator, "nz", 2) != 2:
+        raise ValueError(f"a latent map needs a 2-D latent, this generator has nz={generator.nz}")
+    axis = torch.linspace(-lim, lim, resolution)
+    z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)  # [R*R, 2]
+    with torch.no_grad():
+        x = generator(z).double()                            # [R*R, 2]
+    dist = torch.cdist(x, mixture.centers.double())          # [R*R, M]
+    nearest_dist, nearest = dist.min(dim=1)
+    labels = torch.where(nearest_dist < threshold * mixture.std, nearest, torch.full_like(nearest, -1))
+    density = torch.exp(-(z.double() ** 2).sum(dim=1) / 2)  # N(0, I) up to a constant
+    off = float((density * (labels == -1)).sum() / density.sum())
+    return LatentMap(labels.reshape(resolution, resolution).numpy(), lim, off)
+
+
+def latent_path(generator: torch.nn.Module, z0: Tensor, z1: Tensor, n: int = 400) -> Tensor:
+    """G along the straight latent segment from ``z0`` to ``z1`` (``[nz]`` each): ``[n, 2]`` points."""
+    if getattr(generator, "batchnorm", False):
+        raise ValueError("this generator normalises over its batch: use a generator without batchnorm")
+    t = torch.linspace(0, 1, n)[:, None]
+    with torch.no_grad():
+        return generator((1 - t) * z0[None] + t * z1[None])

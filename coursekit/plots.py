@@ -415,3 +415,87 @@ def image_rows_figure(rows: Sequence[tuple[str, torch.Tensor | np.ndarray]], wid
     for ax, (title, images) in zip(axes, rows):
         draw_image_grid(ax, images, nrow=len(images), title=title)
     return fig
+
+
+# --------------------------------------------------------------------------- mode collapse (lesson 3)
+
+
+def draw_mode_counts(ax: Axes, counts: Sequence[int] | np.ndarray, min_count: float, title: str | None = None) -> None:
+    """Bars of high-quality samples per mode, with the line a mode must reach to count as captured."""
+    c = np.asarray(counts, dtype=np.float64)
+    if c.ndim != 1:
+        raise ValueError(f"counts must be one number per mode, got shape {c.shape}")
+    colors = ["tab:green" if v >= min_count else ("tab:orange" if v > 0 else "lightgrey") for v in c]
+    ax.bar(np.arange(len(c)), c, color=colors)
+    ax.axhline(min_count, color="k", ls="--", lw=1, label=f"captured from {min_count:g} samples")
+    ax.set(xlabel="mode", ylabel="high-quality samples")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def draw_mode_history(ax: Axes, shares: np.ndarray, steps: Sequence[int], captured: np.ndarray | None = None) -> Any:
+    """Heat map of each mode's share of the samples (``shares [S, modes]``) over snapshots; returns the image.
+
+    With ``captured`` (bool ``[S, modes]``), captured cells are marked with a dot.
+    """
+    h = _numpy(shares)
+    if h.ndim != 2 or len(h) != len(steps):
+        raise ValueError(f"shares must be [snapshots, modes] with one row per step, got {h.shape} and {len(steps)} steps")
+    image = ax.imshow(h.T, aspect="auto", origin="lower", cmap="magma", vmin=0.0,
+                      extent=(-0.5, len(h) - 0.5, -0.5, h.shape[1] - 0.5), interpolation="nearest")
+    if captured is not None:
+        s, m = np.nonzero(np.asarray(captured, dtype=bool))
+        ax.scatter(s, m, s=6, c="tab:cyan", marker="o", linewidths=0, label="captured")
+    every = max(1, len(steps) // 10)
+    ax.set_xticks(range(0, len(steps), every), [str(int(v)) for v in list(steps)[::every]], fontsize=7)
+    ax.set_yticks(range(h.shape[1]))
+    ax.set(xlabel="step", ylabel="mode")
+    return image
+
+
+def draw_latent_map(ax: Axes, labels: np.ndarray, lim: float, modes: int) -> Any:
+    """A generator's latent plane coloured by the mode G(z) lands on; grey where it lands between modes (-1)."""
+    from matplotlib.colors import ListedColormap
+
+    lab = np.asarray(labels)
+    if lab.ndim != 2:
+        raise ValueError(f"labels must be a 2-D grid, got shape {lab.shape}")
+    palette = [(0.82, 0.82, 0.82)] + [tuple(c) for c in _mode_colors(modes)]
+    cmap = ListedColormap(palette)
+    image = ax.imshow(lab + 1, origin="lower", extent=(-lim, lim, -lim, lim), cmap=cmap, vmin=-0.5,
+                      vmax=modes + 0.5, interpolation="nearest")
+    ax.set(xlabel="$z_1$", ylabel="$z_2$")
+    ax.set_aspect("equal")
+    return image
+
+
+def _mode_colors(modes: int) -> np.ndarray:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if modes <= 10 else "tab20"]
+    return np.array([cmap(i % cmap.N)[:3] for i in range(modes)])
+
+
+def mode_colors(modes: int) -> np.ndarray:
+    """The RGB colour ``[modes, 3]`` that :func:`draw_latent_map` gives each mode (to colour samples alike)."""
+    return _mode_colors(modes)
+
+
+def draw_tradeoff(ax: Axes, points: Mapping[str, tuple[Sequence[float], Sequence[float]]], total_modes: int,
+                  min_high_quality: float | None = None) -> None:
+    """Modes captured against % high quality, one marker per seed and a larger one per method's mean.
+
+    ``points``: ``{method: (modes per seed, % high quality per seed)}``; ``min_high_quality`` draws the
+    quality floor of the rule that picks the best remedy.
+    """
+    for i, (name, (modes, hq)) in enumerate(points.items()):
+        m, h = np.asarray(modes, dtype=np.float64), np.asarray(hq, dtype=np.float64)
+        color = f"C{i}"
+        ax.scatter(h, m, s=18, color=color, alpha=0.5, linewidths=0)
+        ax.scatter([h.mean()], [m.mean()], s=90, color=color, edgecolors="k", label=name)
+    if min_high_quality is not None:
+        ax.axvline(min_high_quality, color="k", ls="--", lw=1)
+    ax.axhline(total_modes, color="k", ls=":", lw=1)
+    ax.set(xlabel="% high-quality samples", ylabel=f"modes captured (of {total_modes})", xlim=(0, 100),
+           ylim=(0, total_modes + 0.8))

@@ -11,11 +11,17 @@ from coursekit.metrics import mode_coverage
 from coursekit.mixtures import (
     MIXTURES,
     Method,
+    best_method,
+    captured_history,
     coverage,
     coverage_rows,
     coverage_table,
     expected_real_high_quality,
+    hopping_seed,
+    latent_mode_map,
+    latent_path,
     mode_histories,
+    mode_moves,
     mode_trace,
     run_method,
     summarize,
@@ -83,6 +89,7 @@ def test_surfaces_for_plain_and_packed_discriminators_and_the_table():
     wg = run_method(Method("WGAN-GP", {"loss": "wgan-gp"}), "ring", TINY)
     rows = coverage_rows([res, wg])
     assert [r["method"] for r in rows] == ["PacGAN2", "WGAN-GP"]
+    assert rows[0]["per_seed"] == [m["modes"] for m in res.metrics]
     text = coverage_table([res, wg])
     assert "PacGAN2" in text and "±" in text and "ring (8)" in text
 
@@ -94,3 +101,109 @@ def test_run_method_rejects_bad_arguments():
         run_method(Method("x"), "ring", TINY, final_steps=100)
     with pytest.raises(ValueError, match="surface_seed"):
         run_method(Method("x"), "ring", TINY, surface_seed=3)
+
+
+def _on_modes(counts: list[int], mixture=MIXTURES["ring"]) -> torch.Tensor:
+    """Samples exactly on the centres: counts[j] copies of centre j, [sum(counts), 2]."""
+    return torch.cat([mixture.centers[j].repeat(c, 1) for j, c in enumerate(counts) if c])
+
+
+def test_coverage_passes_min_fraction_through():
+    # 8 modes of the ring, 2,500 samples: mode 0 holds 2,430, modes 1..7 hold 10 each (a fair share is 312.5)
+    x = _on_modes([2430] + [10] * 7)[None]
+    assert coverage(x, MIXTURES["ring"])[0]["modes"] == 1                      # 10 < 0.2 * 312.5
+    assert coverage(x, MIXTURES["ring"], min_fraction=0.0)[0]["modes"] == 8    # the one-sample count
+    assert coverage(x, MIXTURES["ring"], min_fraction=0.03)[0]["modes"] == 8   # 10 >= 9.4
+
+
+def test_mode_moves_counts_trades_not_growth():
+    grow = np.array([[1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=bool)
+    assert mode_moves(grow) == 0
+    hop = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=bool)
+    assert mode_moves(hop) == 3
+    assert mode_moves(np.array([[1, 1, 0], [0, 0, 1]], dtype=bool)) == 1  # two lost, one gained: one move
+    with pytest.raises(ValueError):
+        mode_moves(np.zeros(3, dtype=bool))
+
+
+def test_hopping_seed_finds_the_seed_that_trades_modes():
+    mix, n = MIXTURES["ring"], 400
+    # seed 0 stays on mode 0; seed 1 goes 0 -> 1 -> 2 (two moves); seed 2 grows from mode 0 to modes 0 and 1
+    plans = [[[0], [0], [0]], [[0], [1], [2]], [[0], [0, 1], [0, 1]]]
+    snapshots = []
+    for s in range(3):
+        per_seed = []
+        for plan in plans:
+            counts = [n // len(plan[s]) if j in plan[s] else 0 for j in range(8)]
+            per_seed.append(_on_modes(counts, mix))
+        snapshots.append((100 * s, torch.stack(per_seed), None))
+    assert captured_history(snapshots, mix, seed=1).tolist() == [
+        [j == 0 for j in range(8)], [j == 1 for j in range(8)], [j == 2 for j in range(8)]]
+    assert hopping_seed(snapshots, mix) == (1, 2)
+
+
+def test_best_method_applies_the_quality_floor_before_counting_modes():
+    rows = [{"method": "GAN", "modes": (4.0, 0.5), "high_quality": (80.0, 2.0)},
+            {"method": "smear", "modes": (8.0, 0.0), "high_quality": (20.0, 3.0)},
+            {"method": "A", "modes": (7.0, 0.5), "high_quality": (60.0, 3.0)},
+            {"method": "B", "modes": (7.0, 0.9), "high_quality": (70.0, 3.0)}]
+    assert best_method(rows, 50.0, exclude=("GAN",))["method"] == "B"   # A and B tie on modes: B's quality
+    assert best_method(rows, 10.0, exclude=("GAN",))["method"] == "smear"
+    assert best_method(rows, 90.0) is None
+
+
+class _Fold(torch.nn.Module):
+    """G(z) = the ring mode whose angle sector z falls in (left half) or the origin (right half)."""
+
+    nz = 2
+
+    def forward(self, z):
+        angle = torch.atan2(z[:, 1], z[:, 0])
+        j = torch.round(angle / (2 * math.pi / 8)).long() % 8
+        x = MIXTURES["ring"].centers[j].clone()
+        x[z[:, 0] > 0] = 0.0  # between the modes
+        return x
+
+
+def test_latent_mode_map_labels_and_off_mode_mass():
+    mix = MIXTURES["ring"]
+    lm = latent_mode_map(_Fold(), mix, lim=4.0, resolution=201)
+    assert lm.labels.shape == (201, 201)
+    assert lm.labels[100, 0] == 4          # z = (-4, 0): angle pi -> mode 4 (at (-2, 0))
+    assert lm.labels[100, -1] == -1        # z = (4, 0): sent to the origin, between modes
+    assert lm.off_mode_mass == pytest.approx(0.5, abs=0.01)  # half of N(0, I) has z1 > 0
+    assert set(np.unique(lm.labels)) <= set(range(-1, 8))
+    path = latent_path(_Fold(), torch.tensor([-1.0, 0.0]), torch.tensor([1.0, 0.0]), n=11)
+    assert path.shape == (11, 2) and torch.equal(path[0], mix.centers[4]) and torch.equal(path[-1], torch.zeros(2))
+
+
+def test_latent_maps_refuse_batch_normalised_generators():
+    from coursekit.models import MLP2DGenerator
+
+    g = MLP2DGenerator(nz=2, width=8, depth=2, batchnorm=True)
+    with pytest.raises(ValueError, match="batch"):
+        latent_mode_map(g, MIXTURES["ring"])
+    with pytest.raises(ValueError, match="batch"):
+        latent_path(g, torch.zeros(2), torch.ones(2))
+
+
+def test_lesson3_plot_helpers_draw_what_they_are_given():
+    from coursekit import plots
+
+    fig = plots.new_figure(8, 3)
+    ax1, ax2, ax3, ax4 = fig.subplots(1, 4)
+    plots.draw_mode_counts(ax1, [100, 10, 0], min_count=63)
+    colors = [tuple(p.get_facecolor()[:3]) for p in ax1.patches]
+    assert [p.get_height() for p in ax1.patches] == [100, 10, 0]
+    assert colors[0] != colors[1] != colors[2]  # captured, below the line, empty
+    labels = np.array([[-1, 0], [1, 2]])
+    image = plots.draw_latent_map(ax2, labels, lim=3.0, modes=3)
+    rgb = image.to_rgba(image.get_array())[..., :3]
+    assert np.allclose(rgb[0, 0], 0.82) and np.allclose(rgb[0, 1], plots.mode_colors(3)[0])
+    shares = np.array([[0.5, 0.0], [0.0, 0.5]])
+    image = plots.draw_mode_history(ax3, shares, [0, 100], captured=shares > 0.1)
+    assert np.array_equal(image.get_array(), shares.T)
+    plots.draw_tradeoff(ax4, {"a": ([8, 7], [60.0, 70.0])}, total_modes=8, min_high_quality=50)
+    assert ax4.get_legend_handles_labels()[1] == ["a"]
+    with pytest.raises(ValueError):
+        plots.draw_mode_history(ax3, shares, [0])
