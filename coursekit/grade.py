@@ -43,6 +43,7 @@ import argparse
 import ast
 import asyncio
 import difflib
+import json
 import multiprocessing
 import os
 import re
@@ -59,7 +60,7 @@ import nbformat
 
 from coursekit.grade_flags import flags
 from coursekit.grade_limits import TOKEN_VAR, Limits
-from coursekit.grade_report import table, write_csv, write_json
+from coursekit.grade_report import merge, table, write_csv, write_json
 from coursekit.grade_session import Kernel
 
 ROOT = Path(__file__).resolve().parent.parent  # the course: exercises/ lives here
@@ -536,7 +537,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def shard(subs: list[Submission], k: int, n: int) -> list[Submission]:
+    """The K-th of N deterministic shares: every N-th submission in the collected order, from the K-th."""
+    return subs[k - 1::n]
+
+
+def merge_main(argv: list[str]) -> int:
+    """``merge SHARD.json... [--json FILE] [--csv FILE]``: the shards' reports as one report and CSV."""
+    parser = argparse.ArgumentParser(prog="python -m coursekit.grade merge",
+                                     description="combine the JSON reports of the shards of one run")
+    parser.add_argument("shards", nargs="+", metavar="SHARD.json")
+    parser.add_argument("--json", metavar="FILE", help="write the merged report")
+    parser.add_argument("--csv", metavar="FILE", help="write the merged spreadsheet")
+    args = parser.parse_args(argv)
+    try:
+        doc = merge(args.shards)
+    except (OSError, ValueError, KeyError) as err:
+        print(f"coursekit.grade merge: error: {err}", file=sys.stderr)
+        return 2
+    print(table(doc["submissions"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    if args.csv:
+        write_csv(doc["submissions"], args.csv)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["merge"]:
+        return merge_main(argv[1:])
     args = parse_args(argv)
     release_dir = Path(args.release) if args.release else None
     try:
@@ -546,6 +576,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"coursekit.grade: error: {err}", file=sys.stderr)
         return 2
+    indices = {sub.path: i for i, sub in enumerate(subs)}
+    if args.shard:
+        subs = shard(subs, *args.shard)
+        if not subs:
+            print(f"coursekit.grade: shard {args.shard[0]}/{args.shard[1]} is empty", file=sys.stderr)
+            if args.json:
+                write_json([], args.json, {}, 0.0, list(args.shard))
+            return 0
     jobs = min(args.jobs, len(subs))
     limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes, args.kernel_user)
     options = Options(timeout=args.timeout, seed=args.seed, quick=not args.full,
@@ -557,13 +595,15 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     reports = grade_all(subs, options, jobs, progress)
+    for report in reports:
+        report["index"] = indices[report["file"]]  # the place in the whole class, for merging shards
     seconds = time.perf_counter() - start
     print(table(reports))
     each = sum(r["seconds"] for r in reports) / len(reports)
     print(f"\n{len(reports)} submission(s) graded in {seconds:.1f} s with {jobs} job(s): "
           f"{seconds / len(reports):.1f} s per submission; {each:.1f} s each in its own kernel on average")
     if args.json:
-        write_json(reports, args.json, asdict(options), seconds)
+        write_json(reports, args.json, asdict(options), seconds, list(args.shard) if args.shard else None)
     if args.csv:
         write_csv(reports, args.csv)
     return 0

@@ -128,13 +128,20 @@ def tasks_of(uid: int) -> int:
     return count
 
 
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def carrying(token: str) -> list[int]:
-    """Processes whose environment holds ``TOKEN_VAR=token`` (a kernel and what it started)."""
+    """Live processes whose environment holds ``TOKEN_VAR=token`` (a kernel and what it started)."""
     needle = f"{TOKEN_VAR}={token}".encode()
     found = []
     for pid in _processes():
         try:
-            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") and not _zombie(pid):
                 found.append(pid)
         except OSError:
             continue
@@ -142,10 +149,10 @@ def carrying(token: str) -> list[int]:
 
 
 def reap(token: str, keep: int | None = None) -> int:
-    """Kill (SIGKILL) every process carrying ``token`` except ``keep``; the number killed."""
+    """Kill (SIGKILL) every live process carrying ``token`` except ``keep``; how many were killed."""
     if not Path("/proc").is_dir():
         return 0
-    killed = 0
+    killed: set[int] = set()
     for _ in range(20):  # again while a dying fork loop still forks
         victims = [pid for pid in carrying(token) if pid != keep and pid != os.getpid()]
         if not victims:
@@ -153,10 +160,10 @@ def reap(token: str, keep: int | None = None) -> int:
         for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.add(pid)
             except OSError:
                 pass
-    return killed
+    return len(killed)
 
 
 # ------------------------------------------------------------------- launcher

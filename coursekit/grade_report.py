@@ -9,7 +9,7 @@ import csv
 import json
 from pathlib import Path
 
-__all__ = ["first_problem", "table", "write_csv", "write_json", "CSV_FIELDS"]
+__all__ = ["first_problem", "table", "write_csv", "write_json", "merge", "CSV_FIELDS"]
 
 
 def first_problem(result: dict) -> str:
@@ -35,6 +35,10 @@ def _notes(report: dict) -> str:
         notes.append(f"kernel died {len(kinfo['deaths'])}×")
     if kinfo.get("restarts"):
         notes.append(f"{kinfo['restarts']} fresh kernel(s), definitions replayed")
+    if kinfo.get("processes_killed"):
+        notes.append(f"{kinfo['processes_killed']} leftover process(es) killed")
+    if report.get("flags"):
+        notes.append(f"flagged: {len(report['flags'])} line(s) to review")
     return "; ".join(notes)
 
 
@@ -75,8 +79,26 @@ def write_csv(reports: list[dict], path: str) -> None:
                              "message": _notes(rep), "seconds": rep["seconds"]})
 
 
-def write_json(reports: list[dict], path: str, options: dict, seconds: float) -> None:
+def write_json(reports: list[dict], path: str, options: dict, seconds: float, shard: list | None = None) -> None:
     """Every detail: the grader's options, the run's seconds and each submission's full report."""
     doc = {"grader": "coursekit.grade", "options": options, "seconds": round(seconds, 2),
-           "submissions": reports}
+           "shard": shard, "submissions": reports}
     Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def merge(paths: list[str]) -> dict:
+    """One report from the JSON files of the shards of a run (``--shard K/N``), in the unsharded order.
+
+    Raises ``ValueError`` when the files are not the N distinct shards of one run.
+    """
+    docs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    shards = [tuple(d.get("shard") or (1, 1)) for d in docs]
+    total = {n for _, n in shards}
+    if len(total) != 1 or sorted(k for k, _ in shards) != list(range(1, total.pop() + 1)):
+        raise ValueError(f"expected shards 1/N … N/N of one run, got {', '.join(f'{k}/{n}' for k, n in shards)}")
+    reports = sorted((r for d in docs for r in d["submissions"]), key=lambda r: r["index"])
+    if [r["index"] for r in reports] != list(range(len(reports))):
+        raise ValueError("the shards do not add up to one run (a submission is missing or graded twice)")
+    options = {k: v for k, v in docs[0]["options"].items()}
+    return {"grader": "coursekit.grade", "options": options, "seconds": round(sum(d["seconds"] for d in docs), 2),
+            "shard": None, "merged": [str(p) for p in paths], "submissions": reports}

@@ -132,6 +132,7 @@ def _xlogy_naive(a: Tensor, b: Tensor) -> Tensor:
 EXERCISES = (
     Exercise(
         key="01.optimal_discriminator",
+        equivalents=('coursekit.theory:optimal_discriminator',),
         function="optimal_discriminator",
         title="The optimal discriminator D*",
         points=1,
@@ -145,6 +146,7 @@ EXERCISES = (
     ),
     Exercise(
         key="01.jensen_shannon",
+        equivalents=('coursekit.theory:jsd',),
         function="jensen_shannon",
         title="Jensen-Shannon divergence by quadrature",
         points=2,
@@ -174,6 +176,7 @@ EXERCISES = (
     ),
     Exercise(
         key="01.g_loss_saturating",
+        equivalents=('coursekit.losses:g_loss_saturating',),
         function="g_loss_saturating",
         title="Saturating (minimax) generator loss on logits",
         points=1,
@@ -192,6 +195,7 @@ EXERCISES = (
     ),
     Exercise(
         key="01.g_loss_nonsaturating",
+        equivalents=('coursekit.losses:g_loss_nonsaturating',),
         function="g_loss_nonsaturating",
         title="Non-saturating generator loss on logits",
         points=1,

@@ -255,6 +255,7 @@ def _mbstd_pooled(x):
 EXERCISES = (
     Exercise(
         key="03.count_modes",
+        equivalents=('coursekit.metrics:mode_coverage', 'coursekit.metrics:mode_histogram'),
         function="count_modes",
         title="Counting modes: modes captured, % high quality, reverse KL",
         points=3,
@@ -280,6 +281,7 @@ EXERCISES = (
     ),
     Exercise(
         key="03.pack",
+        equivalents=('coursekit.packing:pack',),
         function="pack",
         title="PacGAN packing",
         points=2,

@@ -296,6 +296,7 @@ GP_HINT = ("x̂ = ε·real + (1 − ε)·fake with eps = torch.rand(B, 1, ...); 
 
 GRADIENT_PENALTY = Exercise(
     key="05.gradient_penalty",
+    equivalents=('coursekit.losses:gradient_penalty',),
     function="gradient_penalty",
     title="The WGAN-GP gradient penalty",
     points=3,
@@ -370,6 +371,7 @@ def _pi_cases(rng: np.random.Generator) -> list[Case]:
 
 POWER_ITERATION = Exercise(
     key="05.power_iteration",
+    equivalents=('coursekit.lipschitz:power_iteration',),
     function="power_iteration",
     title="Power iteration: the σ estimate of spectral normalisation",
     points=2,

@@ -233,6 +233,7 @@ def _bce_terms(logits: Tensor, t: float) -> Tensor:
 EXERCISES = (
     Exercise(
         key="06.smoothed_bce",
+        equivalents=('coursekit.losses:d_loss_bce',),
         function="smoothed_bce",
         title="Discriminator BCE with smoothed labels",
         points=2,
@@ -259,6 +260,7 @@ EXERCISES = (
     ),
     Exercise(
         key="06.optimal_discriminator_smoothed",
+        equivalents=('coursekit.theory:smoothed_optimal_discriminator',),
         function="optimal_discriminator_smoothed",
         title="The optimal discriminator under smoothed labels",
         points=1,
@@ -280,6 +282,7 @@ EXERCISES = (
     ),
     Exercise(
         key="06.add_instance_noise",
+        equivalents=('coursekit.losses:instance_noise',),
         function="add_instance_noise",
         title="Instance noise",
         points=1,

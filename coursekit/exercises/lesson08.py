@@ -329,6 +329,7 @@ _SPLITS = ("split i is rows i*N//splits to (i+1)*N//splits (as the original code
 EXERCISES = (
     Exercise(
         key="08.inception_score",
+        equivalents=('coursekit.metrics:inception_score',),
         function="inception_score",
         title="The Inception Score",
         points=2,
@@ -374,6 +375,7 @@ EXERCISES = (
     ),
     Exercise(
         key="08.frechet_distance",
+        equivalents=('coursekit.metrics:frechet_distance',),
         function="frechet_distance",
         title="Fréchet distance between two Gaussians (the FID formula)",
         points=3,
@@ -397,6 +399,7 @@ EXERCISES = (
     ),
     Exercise(
         key="08.kid",
+        equivalents=('coursekit.metrics:kid',),
         function="kid",
         title="Kernel Inception Distance: unbiased MMD² with a cubic kernel",
         points=2,
@@ -415,6 +418,7 @@ EXERCISES = (
     ),
     Exercise(
         key="08.precision_recall",
+        equivalents=('coursekit.metrics:precision_recall',),
         function="precision_recall",
         title="Improved precision and recall (k-NN balls)",
         points=2,
