@@ -215,32 +215,40 @@ def _short(value: Any) -> str:
 # ------------------------------------------------------------------ observing
 
 
-def to_plain(value: Any, depth: int = 0) -> Any:
+MAX_ELEMENTS = 2**24  # per tensor, in plain data
+MAX_NODES = 200_000  # values in one plain-data tree
+
+
+def to_plain(value: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
     """``value`` as plain data: tensors (detached, on the CPU), numbers, strings, None, lists, tuples, dicts.
 
     NumPy arrays become tensors and NumPy scalars Python numbers; any other
-    object becomes the string ``"<TypeName>"``. Plain data is what the
-    autograder lets out of a learner's kernel (``torch.load(weights_only=True)``
-    reads it back without running code).
+    object becomes the string ``"<TypeName>"``, and so do tensors of more than
+    :data:`MAX_ELEMENTS` elements, anything past :data:`MAX_NODES` values or
+    nested deeper than 20. Plain data is what the autograder lets out of a
+    learner's kernel (``torch.load(weights_only=True)`` reads it back without
+    running code), and the limits keep a crafted file from exhausting the grader.
     """
-    if depth > 20:
-        return "<too deeply nested>"
+    budget = [MAX_NODES] if budget is None else budget
+    budget[0] -= 1
+    if depth > 20 or budget[0] < 0:
+        return "<too large>"
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().clone()
+        return value.detach().cpu().clone() if value.numel() <= MAX_ELEMENTS else "<too large>"
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return torch.from_numpy(np.array(value))
+        return torch.from_numpy(np.array(value)) if value.size <= MAX_ELEMENTS else "<too large>"
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
         return value.item()
     for kind in (bool, int, float, str):
         if isinstance(value, kind):
             return kind(value)
     if isinstance(value, (list, tuple)):
-        items = [to_plain(v, depth + 1) for v in value]
+        items = [to_plain(v, budget, depth + 1) for v in value]
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
-        return {str(k): to_plain(v, depth + 1) for k, v in value.items()}
+        return {str(k): to_plain(v, budget, depth + 1) for k, v in value.items()}
     return f"<{type(value).__name__}>"
 
 

@@ -14,6 +14,8 @@ values exist.
 from __future__ import annotations
 
 import io
+import os
+import stat
 from pathlib import Path
 
 import torch
@@ -31,16 +33,28 @@ def write_inputs(key: str, seed: int, path: Path) -> list[Case]:
     return cases
 
 
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of ``path``, which must be a regular file (no symlink, FIFO or device)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
 def read_outputs(path: Path) -> tuple[dict | None, str]:
     """The kernel's record for one exercise as plain data, or ``(None, why)``; never runs code from the file."""
     try:
-        size = path.stat().st_size
+        data = _read_regular(path, MAX_OUTPUT_BYTES)
     except OSError:
         return None, "no result came back"
-    if size > MAX_OUTPUT_BYTES:
-        return None, f"the outputs were {size / 2**20:.0f} MB, more than {MAX_OUTPUT_BYTES // 2**20} MB"
+    if len(data) > MAX_OUTPUT_BYTES:
+        return None, f"the outputs were more than {MAX_OUTPUT_BYTES // 2**20} MB"
     try:
-        record = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+        record = torch.load(io.BytesIO(data), weights_only=True)
     except Exception as err:  # not what the harness writes: forged or corrupted
         return None, f"unreadable outputs ({type(err).__name__})"
     record = to_plain(record)

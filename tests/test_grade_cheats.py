@@ -133,3 +133,30 @@ def test_every_equivalent_names_a_coursekit_function():
             for name in exercise.equivalents:
                 module, attr = name.split(":")
                 assert module.startswith("coursekit.") and callable(getattr(importlib.import_module(module), attr))
+
+
+def test_outputs_that_are_not_plain_files_or_plain_data_are_refused(tmp_path):
+    import torch
+
+    from coursekit.grade_judge import read_outputs
+
+    (tmp_path / "link.pt").symlink_to("/dev/zero")
+    assert read_outputs(tmp_path / "link.pt") == (None, "no result came back")
+    os.mkfifo(tmp_path / "fifo.pt")
+    assert read_outputs(tmp_path / "fifo.pt") == (None, "no result came back")
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "owned"),))
+
+    torch.save({"observations": [Evil()]}, tmp_path / "evil.pt")
+    record, why = read_outputs(tmp_path / "evil.pt")
+    assert record is None and "unreadable" in why and not (tmp_path / "owned").exists()
+    wide = [[[[[0.0] * 10] * 10] * 10] * 10] * 10  # shared lists: cheap to pickle, 10^5 leaves to expand
+    torch.save({"observations": [{"status": "returned", "value": [wide] * 10}]}, tmp_path / "wide.pt")
+    record, _ = read_outputs(tmp_path / "wide.pt")
+    assert "<too large>" in json.dumps(record["observations"], default=str)
+    huge = torch.zeros(1).expand(2**30)  # one element stored, a billion viewed
+    torch.save({"observations": [{"status": "returned", "value": huge}]}, tmp_path / "huge.pt")
+    record, _ = read_outputs(tmp_path / "huge.pt")
+    assert record is None or record["observations"][0]["value"] == "<too large>"
