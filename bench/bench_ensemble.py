@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_ensemble.py                      # K = 16, three sizes, 1 thread
     .venv/bin/python bench/bench_ensemble.py --sizes 128x128 --threads 0 --loss wgan-gp
+    .venv/bin/python bench/bench_ensemble.py --k 3 --sizes 256x128 --spectral-norm   # lesson 5's SN-GAN
 
 Both trainers do identical work (the tests check that they produce the same
 parameters): ``GANEnsemble`` runs the K models as one ``vmap``-ed model,
@@ -43,6 +44,8 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["64x128", "256x128", "64x64"],
                         help="BATCHxWIDTH of each benchmarked configuration (depth: the config's default)")
     parser.add_argument("--loss", default="bce", choices=["bce", "wgan-gp"])
+    parser.add_argument("--spectral-norm", action="store_true",
+                        help="SN on every layer of D (stacked power iteration vs torch's parametrization in the loop)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads per process (0: torch's default); 1 avoids oversubscribing a shared machine")
     parser.add_argument("--device", default="cpu")
@@ -53,13 +56,13 @@ def main() -> None:
     for size in args.sizes:
         batch_size, width = (int(v) for v in size.lower().split("x"))
         cfg = EnsembleConfig(num_models=args.k, batch_size=batch_size, width=width, loss=args.loss,
-                             snapshot_samples=16, seed=0)
+                             spectral_norm=args.spectral_norm, snapshot_samples=16, seed=0)
         bench(cfg, args.steps, args.rounds, args.device)
 
 
 def bench(cfg: EnsembleConfig, steps: int, rounds: int, device: str) -> None:
     print(f"\nK={cfg.num_models} 2-D GANs | batch {cfg.batch_size} | width {cfg.width} x depth {cfg.depth} | "
-          f"loss {cfg.loss} | device {device} | torch threads {torch.get_num_threads()} | "
+          f"loss {cfg.loss}{' + SN' if cfg.spectral_norm else ''} | device {device} | torch threads {torch.get_num_threads()} | "
           f"torch {torch.__version__} | seed {cfg.seed}")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     trainers = {"vectorised": GANEnsemble(cfg, device=device), "python loop": LoopedGANs(cfg, device=device)}

@@ -87,7 +87,7 @@ def main() -> None:
         "curve": curve,
         "seconds": seconds,
         "command": "python scripts/train_grid_gans.py " + " ".join(sys.argv[1:]),
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
+        "torch": str(torch.__version__), "threads": torch.get_num_threads(), "machine": platform.machine(),
         "date": datetime.date.today().isoformat(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

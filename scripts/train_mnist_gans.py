@@ -109,7 +109,7 @@ def main() -> None:
              "models": {"nz": NZ, "ngf": WIDTH, "ndf": WIDTH, "batch_size": BATCH}, "n_data": len(images),
              "seconds": time.perf_counter() - start,
              "command": "python scripts/train_mnist_gans.py " + " ".join(sys.argv[1:]),
-             "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
+             "torch": str(torch.__version__), "threads": torch.get_num_threads(), "machine": platform.machine(),
              "date": datetime.date.today().isoformat()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, args.out)
