@@ -82,3 +82,81 @@ def test_gradient_penalty_reference_equals_coursekit_loss_under_the_same_seed():
     torch.manual_seed(5)
     b = losses.gradient_penalty(critic, real, fake)
     assert torch.allclose(a, b)
+
+
+# ---------------------------------------------------------------- the lesson's notebook and its shipped runs
+
+LESSON = (ROOT / "notebooks" / f"{NAME}.py").read_text(encoding="utf-8")
+
+
+def test_the_lesson_declares_its_protocol_before_the_runs_and_has_no_process_talk():
+    grid = LESSON.index("## 6. On the 25-Gaussian grid")
+    assert LESSON.index("**The protocol, fixed before any run.**", grid) < LESSON.index("grid_runs[name] = train_for", grid)
+    assert LESSON.index("**The winner**", grid) < LESSON.index("grid_runs[name] = train_for", grid)
+    mnist = LESSON.index("## 7. On MNIST")
+    assert LESSON.index("**The winner**", mnist) < LESSON.index("run_mnist(name, SEED + k", mnist)
+    # the paper's settings (Gulrajani et al. 2017): λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9) / toy (0.5, 0.9)
+    assert 'dict(loss="wgan-gp", gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9))' in LESSON
+    assert "gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4,\n" in LESSON and "betas=(0.0, 0.9)" in LESSON
+    for phrase in ("NOT met", "'met'", "chapter this course", "bench/", "thread(s) here"):
+        assert phrase not in LESSON, phrase
+
+
+def test_the_lesson_saves_the_checkpoints_lesson_8_looks_for():
+    from coursekit.leaderboard import contenders
+
+    wanted = {c.name: c.checkpoints for c in contenders(quick=False)}
+    assert '"05_wgan_gp.pt"' in LESSON and "05_wgan_gp.pt" in wanted["WGAN-GP"]
+    assert '"05_sn_gan.pt"' in LESSON and "05_sn_gan.pt" in wanted["SN-GAN"]
+    lesson6 = (ROOT / "notebooks" / "06_label_smoothing.py").read_text(encoding="utf-8")
+    assert '"06_one_sided.pt"' in lesson6 and "06_one_sided.pt" in wanted["DCGAN + one-sided smoothing (0.9)"]
+
+
+def test_a_generator_saved_the_lessons_way_loads_on_the_leaderboard(tmp_path):
+    from coursekit.leaderboard import load_generator
+    from coursekit.models import DCGANGenerator
+
+    G = DCGANGenerator(nz=64, ngf=8)
+    torch.save({"generator": G.state_dict(), "trained_steps": 12, "seconds": 1.0, "method": "SN"}, tmp_path / "g.pt")
+    loaded, step = load_generator(tmp_path / "g.pt")
+    z = torch.randn(3, 64)
+    G.eval()
+    assert step is None and torch.allclose(loaded(z), G(z))
+
+
+def _load_shipped_sn_gan():
+    path = ROOT / "coursekit" / "weights" / "grid_sn_gan.pt"
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_the_shipped_grid_sn_gan_covers_the_grid_by_the_lessons_protocol():
+    from coursekit.data import grid_centers
+    from coursekit.metrics import mode_coverage
+    from coursekit.models import MLP2DGenerator
+
+    state = _load_shipped_sn_gan()
+    assert len(state["generators"]) >= 3 and state["command"].startswith("python scripts/train_grid_gans.py")
+    assert state["seconds"] <= 4 * 3600
+    modes, hq = [], []
+    for k, sd in enumerate(state["generators"]):
+        G = MLP2DGenerator(nz=2, width=128, depth=3)
+        G.load_state_dict(sd)
+        with torch.no_grad():
+            x = G(torch.randn(2500, 2, generator=torch.Generator().manual_seed(1000 + k)))
+        cov = mode_coverage(x, grid_centers(), std=0.05, threshold=3.0, min_fraction=0.2)
+        modes.append(cov["modes"])
+        hq.append(cov["high_quality"])
+    assert np.mean(modes) >= 20 and np.mean(hq) >= 0.5, (modes, hq)
+
+
+def test_train_grid_gans_script_runs_and_saves_what_the_lesson_loads(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "sn.pt"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "train_grid_gans.py"), "--steps", "4", "--decay-steps", "2",
+                    "--every", "3", "--out", str(out)], check=True, capture_output=True, timeout=300)
+    state = torch.load(out, map_location="cpu", weights_only=True)
+    assert [c[0] for c in state["curve"]] == [0, 3, 6]
+    assert state["lr_schedule"] == {"steps": 4, "decay_steps": 2, "factor": 0.1}
+    assert len(state["generators"]) == 3 and state["seeds"] == [0, 1, 2]
