@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import signal
 import sys
 from dataclasses import dataclass
@@ -46,7 +45,9 @@ class Limits:
     user: str | None = None  # run the kernel as this user; None: as the grader
 
     def launcher(self, token: str, python: str = sys.executable) -> list[str]:
-        """The command prefix that starts a kernel command under these limits."""
+        """The command prefix that starts a kernel command under these limits (none off POSIX systems)."""
+        if os.name != "posix":
+            return []
         argv = [python, "-m", "coursekit.grade_limits", "--memory-mb", str(self.memory_mb),
                 "--cpu-seconds", str(self.cpu_seconds), "--file-mb", str(self.file_mb),
                 "--processes", str(self.processes), "--token", token]
@@ -169,10 +170,19 @@ def reap(token: str, keep: int | None = None) -> int:
 # ------------------------------------------------------------------- launcher
 
 
-def _set(limit: int, value: int) -> None:
+def _set(name: str, value: int) -> None:
+    """Set the soft and hard limit ``name`` (e.g. "RLIMIT_AS") to ``value`` where the system supports it."""
+    import resource
+
+    limit = getattr(resource, name, None)
+    if limit is None:
+        return
     soft, hard = resource.getrlimit(limit)
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-    resource.setrlimit(limit, (value, value))
+    try:
+        resource.setrlimit(limit, (value, value))
+    except (OSError, ValueError):  # e.g. macOS refuses to lower RLIMIT_AS: the kernel runs without that limit
+        pass
 
 
 def apply(limits: Limits, chown: list[str], token: str) -> None:
@@ -188,10 +198,11 @@ def apply(limits: Limits, chown: list[str], token: str) -> None:
         os.setgid(entry.pw_gid)
         os.setuid(entry.pw_uid)
     mb = 2**20
-    _set(resource.RLIMIT_AS, limits.memory_mb * mb)
-    _set(resource.RLIMIT_CPU, limits.cpu_seconds)
-    _set(resource.RLIMIT_FSIZE, limits.file_mb * mb)
-    _set(resource.RLIMIT_NPROC, tasks_of(os.getuid()) + limits.processes)
+    _set("RLIMIT_AS", limits.memory_mb * mb)
+    _set("RLIMIT_CPU", limits.cpu_seconds)
+    _set("RLIMIT_FSIZE", limits.file_mb * mb)
+    if Path("/proc").is_dir():  # the user's current count is needed; without /proc, no process limit
+        _set("RLIMIT_NPROC", tasks_of(os.getuid()) + limits.processes)
 
 
 def main(argv: list[str] | None = None) -> None:
