@@ -11,7 +11,7 @@ of the learner's process: :func:`observe` calls a function on a case's
 inputs and turns what comes out into plain data (tensors, numbers, strings,
 lists, dicts), and :func:`judge_exercise` compares the learner's
 observations with the reference's. The check cells of the notebooks
-(:func:`check`) do both in the learner's kernel; :mod:`coursekit.grade`
+(:func:`check`) do both in the learner's kernel; :mod:`coursekit.grading`
 observes in the learner's kernel and judges in its own process.
 """
 from __future__ import annotations

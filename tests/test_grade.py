@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from coursekit import grade
+from coursekit.grading import collect, replay, tampering
 from coursekit.check import run_exercise
 from coursekit.exercises import exercises_for, get_exercise
 
@@ -192,9 +193,9 @@ def test_table_lists_every_student_and_the_time_per_submission(graded):
 
 
 def test_lesson_comes_from_the_file_name():
-    assert grade.lesson_of(Path("x/01_alice.ipynb")) == "01"
-    assert grade.lesson_of(Path("8_is_fid.ipynb")) == "08"
-    assert grade.lesson_of(Path("alice.ipynb")) is None
+    assert collect.lesson_of(Path("x/01_alice.ipynb")) == "01"
+    assert collect.lesson_of(Path("8_is_fid.ipynb")) == "08"
+    assert collect.lesson_of(Path("alice.ipynb")) is None
 
 
 def test_usage_errors_exit_2(tmp_path, capsys):
@@ -231,37 +232,37 @@ def test_tampering_ignores_solutions_added_and_moved_cells():
                         'check("01.f", f)', "print(f(1))")
     solved = _code_nb("import torch", "def f(x):\n    return x + 1", "f(2)  # my scratch cell",
                       'check("01.f", f)  ', "print(f(1))")
-    assert grade.tampering(solved, released)["summary"] == ""
+    assert tampering.tampering(solved, released)["summary"] == ""
     moved = _code_nb("import torch", "def f(x):\n    return x", "print(f(1))", 'check("01.f", f)')
-    assert grade.tampering(moved, released)["summary"] == ""
+    assert tampering.tampering(moved, released)["summary"] == ""
     edited = _code_nb("import torch", "def f(x):\n    return x", 'check("01.f", lambda x: x + 1)', "print(f(1))")
-    report = grade.tampering(edited, released)
+    report = tampering.tampering(edited, released)
     assert report["summary"] == "tampered: 1 cell edited" and report["edited"][0]["check_cell"]
     deleted = _code_nb("import torch", "def f(x):\n    return x", "print(f(1))")
-    assert grade.tampering(deleted, released)["summary"] == "tampered: 1 deleted"
+    assert tampering.tampering(deleted, released)["summary"] == "tampered: 1 deleted"
 
 
 def test_definitions_only_keeps_what_defines_functions_and_drops_what_runs():
     source = ("%matplotlib inline\nimport os\nfrom math import pi\nEPS = 1e-8\nSIZES: tuple = (1, 2)\n"
               "model = build()\nos.kill(os.getpid(), 9)\n\ndef f(x):\n    os._exit(1)\n\nclass A:\n    pass\n")
-    kept = grade.definitions_only(source)
+    kept = replay.definitions_only(source)
     assert "import os" in kept and "from math import pi" in kept and "EPS = 1e-08" in kept
     assert "def f(x):" in kept and "class A:" in kept and "SIZES: tuple = (1, 2)" in kept
     assert "build()" not in kept and "os.kill" not in kept and "matplotlib" not in kept
-    assert grade.definitions_only("def broken(:\n") == ""
+    assert replay.definitions_only("def broken(:\n") == ""
 
 
 def test_student_names_are_stems_unless_they_clash():
     paths = [Path("s/alice/ps1/01_x.ipynb"), Path("s/bob/ps1/01_x.ipynb"), Path("s/01_y_carol.ipynb")]
-    assert grade._students(paths) == ["alice/ps1/01_x", "bob/ps1/01_x", "01_y_carol"]
+    assert collect._students(paths) == ["alice/ps1/01_x", "bob/ps1/01_x", "01_y_carol"]
 
 
 def test_helpers_flag_coursekit_functions_and_cap_output():
-    from coursekit import grade_judge, grade_kernel
+    from coursekit.grading import harness, judge
 
-    assert "not your function" in grade_judge._not_the_learners("coursekit.losses", "g_loss_saturating")
-    assert grade_judge._not_the_learners("__main__", "f") is None
-    sink = grade_kernel._CappedText(10)
+    assert "not your function" in judge._not_the_learners("coursekit.losses", "g_loss_saturating")
+    assert judge._not_the_learners("__main__", "f") is None
+    sink = harness._CappedText(10)
     sink.write("0123456789abc")
     sink.write("def")
     assert sink.text() == "0123456789\n[… 6 more characters]"

@@ -109,7 +109,7 @@ def test_limits_reach_the_kernel(tmp_path):
     """The launcher sets the limits on the process it becomes."""
     import subprocess
 
-    from coursekit.grade_limits import Limits, remove_cgroup
+    from coursekit.grading.limits import Limits, remove_cgroup
 
     limits = Limits(memory_mb=5000, cpu_seconds=77, file_mb=3, processes=50)
     code = "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0] // 2**20, r.getrlimit(r.RLIMIT_CPU)[0], " \
@@ -138,7 +138,7 @@ def test_every_equivalent_names_a_coursekit_function():
 def test_outputs_that_are_not_plain_files_or_plain_data_are_refused(tmp_path):
     import torch
 
-    from coursekit.grade_judge import read_outputs
+    from coursekit.grading.judge import read_outputs
 
     (tmp_path / "link.pt").symlink_to("/dev/zero")
     assert read_outputs(tmp_path / "link.pt") == (None, "no result came back")

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from coursekit import grade_gradescope
+from coursekit.grading import gradescope as grade_gradescope
 from coursekit.exercises import exercises_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +47,8 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root(tmp_path):
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         mode = archive.getinfo("run_autograder").external_attr >> 16
-        assert "grade_gradescope run 01 " in archive.read("run_autograder").decode()  # "1" normalised to "01"
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "coursekit/grade.py",
+        assert "gradescope run 01 " in archive.read("run_autograder").decode()  # "1" normalised to "01"
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "coursekit/grading/run.py",
             "coursekit/exercises/lesson01.py", "exercises/01_minimax_theory.ipynb"} <= names
     assert mode & 0o111 and not any("__pycache__" in n for n in names)
 

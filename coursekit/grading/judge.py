@@ -3,7 +3,7 @@
 Everything here runs in the grader's own process. :func:`write_inputs` saves
 the callers of the drawn cases (their inputs and, for property checks, the
 probe that calls the function) for the learner's kernel; the kernel's
-:func:`coursekit.grade_kernel.run_cases` writes back the learner's
+:func:`coursekit.grading.harness.run_cases` writes back the learner's
 observations; :func:`read_outputs` reads them with
 ``torch.load(weights_only=True)`` (no code runs while reading) and keeps plain
 data only; :func:`judge` computes the expected values with the reference and

@@ -1,7 +1,7 @@
 """The kernel the autograder (:mod:`coursekit.grade`) drives, one per submission.
 
 A fresh kernel of this Python (like nbval's ``--nbval-current-env``), started
-through the launcher of :mod:`coursekit.grade_limits` (resource limits, and an
+through the launcher of :mod:`coursekit.grading.limits` (resource limits, and an
 unprivileged user when the grader is root), runs a working copy of the
 learner's notebook cell by cell. Its client keeps at most ``output_limit``
 characters of output per cell. A cell past its time limit is interrupted; a
@@ -17,7 +17,7 @@ import time
 
 import nbformat
 
-from coursekit.grade_limits import Limits, reap, remove_cgroup
+from coursekit.grading.limits import Limits, reap, remove_cgroup
 
 __all__ = ["Kernel"]
 

@@ -17,7 +17,7 @@ import nbformat
 
 PATTERNS = {
     "coursekit's exercise registry": r"coursekit\.exercises|get_exercise|exercises_for|\.reference\b",
-    "the grader's modules": r"grade_kernel|grade_judge|grade_limits|coursekit\.grade\b|SEALED_CALLS|_GRADING",
+    "the grader's modules": r"coursekit\.grad(e|ing)\b|\bharness\b|SEALED_CALLS|_GRADING",
     "reading source code": r"getsource|getsourcelines|linecache|__file__|\.py['\"]",
     "re-importing modules": r"importlib|reload\s*\(|__import__|sys\.modules",
     "running generated code": r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(",

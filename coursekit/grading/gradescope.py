@@ -1,7 +1,7 @@
 """Gradescope export: an autograder zip that runs a lesson's exercises on Gradescope's own workers.
 
-    python -m coursekit.grade_gradescope build NN [--out autograder_NN.zip]
-    python -m coursekit.grade_gradescope run NN [--submission DIR] [--results FILE] [--timeout S]
+    python -m coursekit.grading.gradescope build NN [--out autograder_NN.zip]
+    python -m coursekit.grading.gradescope run NN [--submission DIR] [--results FILE] [--timeout S]
 
 ``build`` writes the zip Gradescope expects (its "Autograder Specifications"):
 ``setup.sh`` and ``run_autograder`` at the root, next to the course's
@@ -26,7 +26,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the course: coursekit/ and exercises/ live here
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -41,7 +41,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission; the variables let it run elsewhere too.
 set -uo pipefail
 PYTHON="${{COURSEKIT_PYTHON:-/autograder/venv/bin/python}}"
-exec "$PYTHON" -m coursekit.grade_gradescope run {lesson} \\
+exec "$PYTHON" -m coursekit.grading.gradescope run {lesson} \\
   --submission "${{GRADESCOPE_SUBMISSION:-/autograder/submission}}" \\
   --results "${{GRADESCOPE_RESULTS:-/autograder/results/results.json}}" \\
   --release "$(dirname "$0")/source/exercises"
@@ -92,7 +92,7 @@ def _test(result: dict, number: int) -> dict:
 
 
 def results(report: dict) -> dict:
-    """Gradescope's ``results.json`` for one graded submission (a report of :func:`coursekit.grade.grade_submission`)."""
+    """Gradescope's ``results.json`` for one graded submission (a report of :func:`coursekit.grading.run.grade_submission`)."""
     notes = [f"Graded with seed {report['seed']} in {report['seconds']:g} s."]
     if report.get("tampering", {}).get("summary"):
         notes.append(report["tampering"]["summary"])
@@ -106,7 +106,8 @@ def results(report: dict) -> dict:
 def run(lesson: str, submission: Path, out: Path, release: Path | None, timeout: float) -> dict:
     """Grade the notebook in ``submission`` and write ``results.json`` to ``out``."""
     from coursekit.exercises import exercises_for
-    from coursekit.grade import Options, collect, grade_submission
+    from coursekit.grading.collect import collect
+    from coursekit.grading.run import Options, grade_submission
 
     lesson = f"{int(lesson):02d}"
     notebooks = sorted(p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -125,7 +126,7 @@ def run(lesson: str, submission: Path, out: Path, release: Path | None, timeout:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursekit.grade_gradescope", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m coursekit.grading.gradescope", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("build", help="write the autograder zip of a lesson")
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             path = build(args.lesson, Path(args.out or f"autograder_{int(args.lesson):02d}.zip"))
         except (KeyError, ValueError) as err:
-            print(f"coursekit.grade_gradescope: error: {err}", file=sys.stderr)
+            print(f"coursekit.grading.gradescope: error: {err}", file=sys.stderr)
             return 2
         print(f"wrote {path}")
         return 0

@@ -1,7 +1,7 @@
 """Resource limits for a learner's kernel, and the processes it leaves behind.
 
 The grader starts each kernel through this module's launcher
-(``python -m coursekit.grade_limits [limits] -- KERNEL_COMMAND``), which sets
+(``python -m coursekit.grading.limits [limits] -- KERNEL_COMMAND``), which sets
 the limits on itself and then replaces itself by the kernel, so the kernel and
 everything it starts inherit them:
 
@@ -48,7 +48,7 @@ class Limits:
         """The command prefix that starts a kernel command under these limits (none off POSIX systems)."""
         if os.name != "posix":
             return []
-        argv = [python, "-m", "coursekit.grade_limits", "--memory-mb", str(self.memory_mb),
+        argv = [python, "-m", "coursekit.grading.limits", "--memory-mb", str(self.memory_mb),
                 "--cpu-seconds", str(self.cpu_seconds), "--file-mb", str(self.file_mb),
                 "--processes", str(self.processes), "--token", token]
         return argv + (["--user", self.user] if self.user else []) + ["--"]
@@ -208,7 +208,7 @@ def apply(limits: Limits, chown: list[str], token: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     split = argv.index("--")
-    parser = argparse.ArgumentParser(prog="python -m coursekit.grade_limits")
+    parser = argparse.ArgumentParser(prog="python -m coursekit.grading.limits")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--file-mb", type=int, required=True)

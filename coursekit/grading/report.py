@@ -1,6 +1,6 @@
 """The autograder's outputs: the table it prints, and its CSV and JSON files.
 
-Each takes the submission reports :func:`coursekit.grade.grade_submission`
+Each takes the submission reports :func:`coursekit.grading.run.grade_submission`
 returns (one dict per submission, with its ``exercises`` results).
 """
 from __future__ import annotations

@@ -1,0 +1,4 @@
+"""``python -m coursekit.grading``: the autograder's command line."""
+from coursekit.grading.cli import main
+
+raise SystemExit(main())
