@@ -67,7 +67,6 @@ class Options:
     limits: Limits = Limits()  # resource limits of each kernel
 
 
-
 def kernel_env(options: Options, folder: str, token: str) -> dict:
     """The kernel's environment: the grader's, offline, quick, headless, with the token and its own home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSEKIT_GRADE", "JPY_"))}
