@@ -111,16 +111,25 @@ def test_limits_reach_the_kernel(tmp_path):
 
     from coursekit.grading.limits import Limits, remove_cgroup
 
+    from coursekit.grading.limits import cgroup_of
+
     limits = Limits(memory_mb=5000, cpu_seconds=77, file_mb=3, processes=50)
-    code = "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0] // 2**20, r.getrlimit(r.RLIMIT_CPU)[0], " \
-           "r.getrlimit(r.RLIMIT_FSIZE)[0] // 2**20)"
     token = f"test-{os.getpid()}"
+    code = ("import resource as r, pathlib; print(r.getrlimit(r.RLIMIT_AS)[0] // 2**20, r.getrlimit(r.RLIMIT_CPU)[0], "
+            "r.getrlimit(r.RLIMIT_FSIZE)[0] // 2**20, r.getrlimit(r.RLIMIT_NPROC)[0], "
+            f"int('coursekit-grade-{token}' in pathlib.Path('/proc/self/cgroup').read_text()))")
+    group = cgroup_of(token)
     try:
         out = subprocess.run(limits.launcher(token) + [sys.executable, "-c", code], capture_output=True, text=True,
                              check=True).stdout.split()
+        pids_max = (group / "pids.max").read_text().strip() if group is not None else None
     finally:
         remove_cgroup(token)
-    assert out == ["5000", "77", "3"]
+    assert out[:3] == ["5000", "77", "3"]
+    if os.geteuid() != 0:  # an ordinary user: RLIMIT_NPROC, what the user runs plus 50
+        assert 50 < int(out[3]) < 10**6
+    elif group is not None:  # root: RLIMIT_NPROC is not enforced, the kernel's own pids cgroup is
+        assert out[4] == "1" and pids_max == "50" and not group.exists()
 
 
 def test_every_equivalent_names_a_coursekit_function():

@@ -165,7 +165,10 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
     else:
         report["tampering"]["summary"] = "not checked: no released notebook"
 
-    report["flags"] = flags(submitted, nbformat.read(sub.released, as_version=4) if sub.released else None)
+    try:
+        report["flags"] = flags(submitted, nbformat.read(sub.released, as_version=4) if sub.released else None)
+    except Exception:  # an unreadable release: scan every code cell
+        report["flags"] = flags(submitted, None)
     learner = [c.source for c in submitted.cells if c.cell_type == "code"]
     work = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                              "language": "python"}})
