@@ -126,7 +126,8 @@ def test_a_generator_saved_the_lessons_way_loads_on_the_leaderboard(tmp_path):
 
 def _load_shipped_sn_gan():
     path = ROOT / "coursekit" / "weights" / "grid_sn_gan.pt"
-    return torch.load(path, map_location="cpu", weights_only=True)
+    with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):  # the version it was trained with
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def test_the_shipped_grid_sn_gan_covers_the_grid_by_the_lessons_protocol():
