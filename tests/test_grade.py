@@ -80,6 +80,7 @@ def test_complete_gets_full_marks(graded):
     report = graded["reports"]["01_complete"]
     assert report["earned"] == TOTAL and others_pass(report)
     assert all(c["passed"] for r in report["exercises"] for c in r["cases"]) and report["tampering"]["summary"] == ""
+    assert report["flags"] == [] and report["kernel"]["processes_killed"] == 0
 
 
 def test_untouched_gets_zero_not_implemented(graded):

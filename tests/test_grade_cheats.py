@@ -49,6 +49,8 @@ def test_patching_serialisation_stdout_and_builtins_gains_nothing(graded):
     assert graded["code"] == 0 and report["earned"] == 0
     assert all(r["status"] in ("failed", "not implemented", "error") for r in report["exercises"])
     assert result(report, "01.value_function")["status"] == "error"  # it forged the outputs file while graded
+    flagged = " ".join(f["line"] for f in report["flags"])
+    assert all(patch in flagged for patch in ("json.dumps =", "torch.save =", "sys.stdout.write =", "builtins"))
 
 
 def test_every_road_to_the_reference_scores_zero_with_the_reason(graded):

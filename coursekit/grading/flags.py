@@ -22,8 +22,9 @@ PATTERNS = {
     "re-importing modules": r"importlib|reload\s*\(|__import__|sys\.modules",
     "running generated code": r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(",
     "function internals": r"__closure__|__wrapped__|__code__|__globals__|cell_contents|gc\.get_(objects|referrers)",
-    "patching output or serialisation": r"sys\.(stdout|__stdout__)\s*=|\bbuiltins\b|(json|pickle|torch)\.\w+\s*=[^=]",
-    "patching a comparison": r"(allclose|isclose|array_equal|equal)\s*=[^=]",
+    "patching output or serialisation": r"sys\.(stdout|stderr|__stdout__)(\.\w+)?\s*=[^=]|\bbuiltins\b"
+                                        r"|(json|pickle|torch)\.\w+\s*=[^=]",
+    "patching a comparison": r"(allclose|isclose|array_equal|equal|compare)\s*=[^=]",
     "processes": r"os\.fork|setsid|subprocess|multiprocessing|os\.system|Popen|/proc/",
 }
 
