@@ -47,7 +47,10 @@ g = torch.Generator().manual_seed(0)  # every sample below comes from this strea
 #
 # - a sample is **high quality** when its distance to the *nearest* centre is below
 #   $3\sigma$ (`threshold * std`);
-# - a mode is **captured** when it is the nearest centre of at least one high-quality sample;
+# - a mode is **captured** when it is the nearest centre of at least one high-quality sample
+#   (the papers' count; lesson 3 shows why it misleads and counts a mode only when it holds
+#   a fifth of its fair share, `coursekit.metrics.mode_coverage(..., min_fraction=0.2)`:
+#   one more comparison once you have the histogram);
 # - $q$ is the histogram over the M modes of the *high-quality* samples (it sums to 1), and the
 #   **reverse KL** is $\mathrm{KL}(q\,\|\,u) = \sum_j q_j \log(q_j / (1/M)) = \sum_j q_j \log(M q_j)$,
 #   with the generated distribution first and $0 \log 0 = 0$: 0 when the modes are hit
@@ -199,4 +202,5 @@ print(f"closed form for a large batch: sqrt(2 + 0.02²) = {math.sqrt(2 + 0.02 **
 #
 # Lesson 3 trains discriminators with `pack` (`MLP2DDiscriminator(pack=m)`) and with
 # minibatch std (`minibatch_std=True`) and measures the generators with `count_modes`'s
-# twin, `coursekit.metrics.mode_coverage`.
+# twin, `coursekit.metrics.mode_coverage`, whose `"modes_any"` is your `"modes"` and whose
+# `"modes"` asks each mode for at least 20 % of its fair share of high-quality samples.
