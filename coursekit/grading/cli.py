@@ -47,8 +47,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="largest file the kernel may write (default %(default)s)")
     limits.add_argument("--processes", type=int, default=Limits.processes, metavar="N",
                         help="processes + threads the kernel's user may add (default %(default)s)")
-    limits.add_argument("--kernel-user", metavar="NAME", help="run kernels as this unprivileged user (the "
-                        "Python environment must be readable by it; default: the grader's user)")
     parser.add_argument("--shard", metavar="K/N", help="grade only the K-th of N deterministic shares of the "
                         "submissions (1 ≤ K ≤ N); merge the shards' JSON files with the merge command")
     args = parser.parse_args(argv)
@@ -112,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_json([], args.json, {}, 0.0, list(args.shard))
             return 0
     jobs = min(args.jobs, len(subs))
-    limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes, args.kernel_user)
+    limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes)
     options = Options(timeout=args.timeout, seed=args.seed, quick=not args.full,
                       threads=max(1, (os.cpu_count() or 1) // jobs), executed=args.executed, limits=limits)
 

@@ -16,9 +16,6 @@ everything it starts inherit them:
   for root; as root the launcher instead puts the kernel in a cgroup of its
   own whose ``pids.max`` is ``processes`` (cgroup v1 or v2, when the cgroup
   file system is writable), removed when the kernel is gone;
-- optionally, ``user``: run the kernel as that (unprivileged) user, which
-  also keeps it from reading the grader's files; the interpreter and the
-  packages must be readable by that user.
 
 Each kernel gets a random token in its environment; after every cell the
 grader kills every process whose environment holds it except the kernel
@@ -42,7 +39,6 @@ class Limits:
     cpu_seconds: int = 1800  # of the whole kernel process
     file_mb: int = 512
     processes: int = 128  # processes + threads, beyond what the kernel's user already runs
-    user: str | None = None  # run the kernel as this user; None: as the grader
 
     def launcher(self, token: str, python: str = sys.executable) -> list[str]:
         """The command prefix that starts a kernel command under these limits (none off POSIX systems)."""
@@ -51,7 +47,7 @@ class Limits:
         argv = [python, "-m", "coursekit.grading.limits", "--memory-mb", str(self.memory_mb),
                 "--cpu-seconds", str(self.cpu_seconds), "--file-mb", str(self.file_mb),
                 "--processes", str(self.processes), "--token", token]
-        return argv + (["--user", self.user] if self.user else []) + ["--"]
+        return argv + ["--"]
 
 
 # --------------------------------------------------------------------- cgroups
@@ -100,12 +96,6 @@ def remove_cgroup(token: str) -> None:
             group.rmdir()
         except OSError:
             pass
-
-
-def uid_of(user: str | None) -> int:
-    import pwd
-
-    return os.getuid() if user is None else pwd.getpwnam(user).pw_uid
 
 
 # ------------------------------------------------------------------ processes
@@ -185,18 +175,9 @@ def _set(name: str, value: int) -> None:
         pass
 
 
-def apply(limits: Limits, chown: list[str], token: str) -> None:
-    """Enter a pids cgroup (root), drop to ``limits.user`` (chowning ``chown`` to it first), set the limits."""
+def apply(limits: Limits, token: str) -> None:
+    """Enter the kernel's pids cgroup (as root), then set the limits on this process."""
     enter_cgroup(token, limits.processes)
-    if limits.user:
-        import pwd
-
-        entry = pwd.getpwnam(limits.user)
-        for path in chown:
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-        os.setgroups([])
-        os.setgid(entry.pw_gid)
-        os.setuid(entry.pw_uid)
     mb = 2**20
     _set("RLIMIT_AS", limits.memory_mb * mb)
     _set("RLIMIT_CPU", limits.cpu_seconds)
@@ -213,13 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--file-mb", type=int, required=True)
     parser.add_argument("--processes", type=int, required=True)
-    parser.add_argument("--user")
     parser.add_argument("--token", required=True)
     args = parser.parse_args(argv[:split])
     command = argv[split + 1:]
-    limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes, args.user)
-    connection = [command[i + 1] for i, a in enumerate(command[:-1]) if a == "-f"]  # the kernel must read it
-    apply(limits, connection, args.token)
+    limits = Limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes)
+    apply(limits, args.token)
     os.execv(command[0], command)
 
 

@@ -72,7 +72,7 @@ def kernel_env(options: Options, folder: str, token: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSEKIT_GRADE", "JPY_"))}
     env[TOKEN_VAR] = token
     env["COURSEKIT_OFFLINE"] = "1"
-    env["HOME"] = folder  # the kernel's user may have no home of its own (nobody)
+    env["HOME"] = folder  # not the grader's home
     env["IPYTHONDIR"] = os.path.join(folder, ".ipython")
     env["MPLCONFIGDIR"] = _matplotlib_cache(folder)
     if options.quick:
@@ -121,21 +121,6 @@ def _matplotlib_cache(folder: str) -> str:
     except Exception:  # no cache to copy: the kernel builds its own
         pass
     return target
-
-
-def _hand_over(path: str, limits: Limits) -> None:
-    """Give the kernel's user ``path`` (and what is in it), when the kernel runs as another user."""
-    if not limits.user:
-        return
-    import pwd
-
-    entry = pwd.getpwnam(limits.user)
-    paths = [path]
-    if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            paths += [os.path.join(root, name) for name in dirs + files]
-    for name in paths:
-        os.chown(name, entry.pw_uid, entry.pw_gid)
 
 
 def _blank(exercise: tuple, status: str, message: str) -> dict:
@@ -187,7 +172,6 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-", ignore_cleanup_errors=True) as folder:
         shutil.copy(sub.path, folder)
         token = secrets.token_hex(16)
-        _hand_over(folder, options.limits)
         kernel = Kernel(work, folder, kernel_env(options, folder, token), options.output_limit, options.limits, token)
 
         async def boot(replay: bool) -> bool:
@@ -232,7 +216,6 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
                     continue
                 inputs, outputs = Path(folder, f"inputs-{number}.pt"), Path(folder, f"outputs-{number}.pt")
                 cases = write_inputs(key, seed, inputs)
-                _hand_over(str(inputs), options.limits)
                 outcome = await kernel.run(add_cell(_grading_source(function, str(inputs), str(outputs))),
                                            options.timeout)
                 record, why = read_outputs(outputs) if outcome == "ok" else (None, "")

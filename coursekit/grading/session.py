@@ -1,8 +1,8 @@
 """The kernel the autograder (:mod:`coursekit.grade`) drives, one per submission.
 
 A fresh kernel of this Python (like nbval's ``--nbval-current-env``), started
-through the launcher of :mod:`coursekit.grading.limits` (resource limits, and an
-unprivileged user when the grader is root), runs a working copy of the
+through the launcher of :mod:`coursekit.grading.limits` (resource limits, and
+a pids cgroup of its own when the grader is root), runs a working copy of the
 learner's notebook cell by cell. Its client keeps at most ``output_limit``
 characters of output per cell. A cell past its time limit is interrupted; a
 kernel that ignores the interrupt or dies is reported, so the grader can
