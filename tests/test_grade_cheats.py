@@ -171,3 +171,41 @@ def test_outputs_that_are_not_plain_files_or_plain_data_are_refused(tmp_path):
     torch.save({"observations": [{"status": "returned", "value": huge}]}, tmp_path / "huge.pt")
     record, _ = read_outputs(tmp_path / "huge.pt")
     assert record is None or record["observations"][0]["value"] == "<too large>"
+
+
+SEALED_KERNEL = r"""
+import io, torch
+from coursekit.check import ReferenceSealed, draw_cases, observe
+from coursekit.exercises import get_exercise
+from coursekit.grading import harness
+import coursekit.exercises.lesson05 as L
+
+def penalty(critic, real, fake):  # a learner's own, correct penalty
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1))
+    x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+buffer = io.BytesIO()
+torch.save([c.caller() for c in draw_cases(get_exercise("05.gradient_penalty"), 3)], buffer)
+harness.seal("05")
+for name in ("_RIGHT_AT", "gradient_penalty", "_grads"):
+    try:
+        getattr(L, name)(None, None)
+    except ReferenceSealed:
+        pass
+    else:
+        raise SystemExit(name + " is not sealed")
+assert L._WRONG_AT is None and L.GRADIENT_PENALTY.mistakes == () and get_exercise("05.gradient_penalty").mistakes == ()
+buffer.seek(0)
+statuses = [observe(caller, penalty)["status"] for caller in torch.load(buffer, weights_only=False)]
+assert statuses == ["returned"] * 5, statuses
+print("sealed")
+"""
+
+
+def test_a_sealed_lesson_module_keeps_only_its_probes():
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", SEALED_KERNEL], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "sealed", out.stderr[-2000:]

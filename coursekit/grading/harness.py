@@ -85,6 +85,43 @@ def _guarded(name: str, original: Callable) -> Callable:
     return guarded
 
 
+def _plain_data(value: object, depth: int = 0) -> bool:
+    """True for values that cannot compute anything: numbers, strings, tensors, classes, and containers of those."""
+    import torch
+
+    if value is None or isinstance(value, (str, int, float, bool, type, torch.Tensor)):
+        return True
+    if isinstance(value, (list, tuple, set, frozenset)) and depth < 4:
+        return all(_plain_data(v, depth + 1) for v in value)
+    if isinstance(value, dict) and depth < 4:
+        return all(_plain_data(v, depth + 1) for v in value.values())
+    return False
+
+
+def _strip(module: object) -> None:
+    """Replace every function of an exercise module, and every container holding code, except its ``KERNEL_SIDE``.
+
+    Its helpers and typical mistakes are pieces of the solutions (lesson 5's
+    penalty at given points, for one); the kernel needs only the probes.
+    """
+    import types
+
+    keep = set(getattr(module, "KERNEL_SIDE", ())) | {"EXERCISES", "KERNEL_SIDE"}
+    for name, value in list(vars(module).items()):
+        if name.startswith("__") or name in keep or isinstance(value, (type, types.ModuleType)):
+            continue
+        if isinstance(value, types.FunctionType):
+            setattr(module, name, _sealed(f"{module.__name__}.{name}"))
+        elif not _plain_data(value) and not _is_exercise(value):
+            setattr(module, name, None)
+
+
+def _is_exercise(value: object) -> bool:
+    from coursekit.check import Exercise
+
+    return isinstance(value, Exercise)
+
+
 def _replace_everywhere(original: object, replacement: object, modules: list) -> None:
     for module in modules:
         for attr, value in list(vars(module).items()):
@@ -93,7 +130,11 @@ def _replace_everywhere(original: object, replacement: object, modules: list) ->
 
 
 def seal(lesson: str) -> None:
-    """Seal every exercise's reference (all lessons), and the library equivalents of ``lesson``'s exercises."""
+    """Seal every exercise's reference (all lessons), and the library equivalents of ``lesson``'s exercises.
+
+    The exercise modules keep only their ``KERNEL_SIDE`` functions (the probes),
+    their classes and plain data; every exercise loses its typical mistakes.
+    """
     import importlib
 
     from coursekit.exercises import exercises_for, lessons
@@ -116,7 +157,9 @@ def seal(lesson: str) -> None:
                 _replace_everywhere(target, _guarded(name.replace(":", "."), target),
                                     library + [sys.modules[module]])
             _replace_everywhere(original, stub, registry)
-            exercise.reference = stub
+            exercise.reference, exercise.mistakes = stub, ()
+    for module in registry:
+        _strip(module)
 
 
 # ------------------------------------------------------------------ running
