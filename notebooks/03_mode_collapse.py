@@ -131,8 +131,8 @@ for data, base in BASES.items():
 # maps a point (or a pack of $m$ points) through 3 hidden layers of 64 LeakyReLU units
 # to one logit. Two of the remedies below change the generator's hidden layers to
 # Linear → BatchNorm → ReLU, the layer of PacGAN's generator; the others change only
-# the discriminator's input. This is a much smaller architecture than the papers' (their
-# generators have 400-unit layers): section 9 sets their tables beside ours.
+# the discriminator's input. This is a much smaller architecture than the papers' (PacGAN's
+# generator has 400-unit layers): section 9 sets their tables beside ours.
 #
 # The discriminator learns 4x faster than the generator: a strong discriminator is the
 # regime in which the vanilla GAN settles on a subset of the modes. All methods share
@@ -288,7 +288,12 @@ for data in ("ring", "grid"):
     moves = [hopping_seed([(s[0], s[1][k: k + 1]) for s in vanilla[data].snapshots], MIXTURES[data])[1]
              for k in range(SEEDS)]
     print(f"{data}: moves between modes per seed {moves}")
-print(f"drawn: {hop_data}, seed {hop_seed}, {hop_moves} moves")
+if hop_moves:
+    print(f"drawn: {hop_data}, seed {hop_seed}, which let go of a mode for another {hop_moves} times between "
+          "snapshots: this generator hops between modes while it trains")
+else:
+    print("no seed let go of a mode for another between snapshots: in this run the vanilla GAN collapses "
+          "without hopping")
 
 # %% [markdown]
 # ## 7. Why so many samples fall between the modes: the bridges
@@ -306,8 +311,8 @@ print(f"drawn: {hop_data}, seed {hop_seed}, {hop_moves} moves")
 # Below, the latent plane of two trained generators, each point coloured by the mode
 # G(z) lands on (grey: between modes), and beside each its samples coloured the same
 # way, with the image of the latent circle $|z| = 1.5$ drawn through them. The N(0, I)
-# mass of the grey latents must equal the share of samples that are not high quality:
-# the cell prints both.
+# mass of the grey latents should match the share of samples that are not high quality
+# (up to sampling noise and the square's cut-off at $|z_i| = 3$): the cell prints both.
 
 # %%
 MAPPED = [Method("PacGAN2", {"pack": 2})]  # a remedy without BatchNorm in G: each G(z) depends on z alone
@@ -344,13 +349,13 @@ fig.suptitle("where each generator sends its latent plane (colours: modes, grey:
 plt.show()
 
 # %% [markdown]
-# The latent plane is cut into one region per mode the generator draws, and every
-# border between two regions is a grey band: the latents of the bridge. The black circle
-# in the latent plane goes through each region in turn; its image under G is a closed
-# curve that visits the modes one after another and must cross the gaps between them.
-# Packing made the generator cover more modes, so its plane needs more borders. This is
-# the **coverage-vs-quality trade-off** in its simplest form, and section 8 measures it
-# on every remedy.
+# The latent plane is cut into regions, one colour per mode the generator draws, and
+# every border between two regions is a grey band: the latents of a bridge. The black
+# circle in the latent plane crosses the regions in turn; its image under G is a closed
+# curve that visits modes one after another and must cross the gaps between them. A
+# generator that covers more modes needs more borders in the same plane, so a bridge
+# share it cannot remove: the **coverage-vs-quality trade-off** in its simplest form.
+# Section 8 measures it on every remedy.
 #
 # ## 8. Remedies
 #
@@ -437,9 +442,23 @@ plt.show()
 
 # %% [markdown]
 # Up and to the right is better. Read the plot for the **coverage-vs-quality
-# trade-off**: the remedies move the generators up (more modes) and to the left (a smaller
-# share of high-quality samples), the bridges of section 7 at work. A remedy is worth its
-# cost when it gains modes without falling below the quality floor.
+# trade-off**: a remedy that gains modes by drawing a smaller share of high-quality
+# samples moves up and to the left of the vanilla GAN (the bridges of section 7 at work);
+# one that smears moves down and to the left. A remedy is worth its cost when it gains
+# modes without falling below the quality floor. The cell below prints each remedy's
+# change against the vanilla GAN.
+
+# %%
+for data in ("ring", "grid"):
+    v = ours[(data, VANILLA.name)]
+    print(f"{data}: vanilla GAN {v['modes'][0]:.1f} modes at {v['high_quality'][0]:.1f} % HQ")
+    for m in REMEDIES:
+        r = ours[(data, m.name)]
+        dm, dh = r["modes"][0] - v["modes"][0], r["high_quality"][0] - v["high_quality"][0]
+        kind = ("more modes, fewer high-quality samples: the trade-off" if dm > 0 and dh < 0 else
+                "more modes and more high-quality samples" if dm > 0 else
+                "no more modes" + (", and a smear" if r["high_quality"][0] < HQ_FLOOR else ""))
+        print(f"  {m.name:<22} {dm:+5.1f} modes, {dh:+6.1f} points of HQ  ({kind})")
 
 # %%
 names = [VANILLA.name] + [m.name for m in REMEDIES]
@@ -484,12 +503,12 @@ plt.show()
 # LeakyReLU units, a 2-D latent) trained for minutes, with a discriminator that learns 4x
 # faster than the generator; PacGAN's generator has 4 hidden layers of 400 units, each
 # Linear → BatchNorm → ReLU, and its discriminator maxout units, trained far longer. The
-# VEEGAN grid row shows the smear of section 5 in a published table: 23.6 grid modes
-# for the unrolled GAN at 16 % high quality. Under our thresholded count a generator has
+# one-sample count is what lets a table pair many modes with few high-quality samples,
+# as VEEGAN's does for the unrolled GAN on the grid (23.6 modes at 16 %). Under our thresholded count a generator has
 # to hold a fifth of a fair share on a mode, so our counts are not comparable one to one
 # with the papers'; our % high quality and reverse KL are. The pattern to compare is the
-# one each table shows: the vanilla GAN drops modes, packing (with PacGAN's generator)
-# brings them back, and the gain in modes costs some precision.
+# one each table shows: whether the vanilla GAN drops modes, whether a remedy brings
+# them back, and what the extra modes cost in precision.
 #
 # ## 10. What to take away (from this run's numbers)
 
@@ -497,8 +516,8 @@ plt.show()
 v_ring, v_grid = ours[("ring", VANILLA.name)], ours[("grid", VANILLA.name)]
 print(f"- The vanilla GAN collapses: {v_ring['modes'][0]:.1f} ± {v_ring['modes'][1]:.1f} of 8 modes on the ring "
       f"(per seed {v_ring['per_seed']}), {v_grid['modes'][0]:.1f} ± {v_grid['modes'][1]:.1f} of 25 on the grid, "
-      f"over {SEEDS} seeds, while {v_ring['high_quality'][0]:.0f} % / {v_grid['high_quality'][0]:.0f} % of its "
-      "samples are high quality: it draws few modes, and draws them well.")
+      f"over {SEEDS} seeds, with {v_ring['high_quality'][0]:.0f} % / {v_grid['high_quality'][0]:.0f} % of its "
+      "samples high quality.")
 any_ring = np.mean([m["modes_any"] for m in vanilla["ring"].metrics])
 print(f"- Counted with one sample per mode, the same generators would 'capture' {any_ring:.1f} ring modes on "
       "average: the curves between modes touch the others.")
@@ -509,8 +528,12 @@ for data in ("ring", "grid"):
         print(f"- Best remedy on the {data} (rule of section 1): {b['method']}, {b['modes'][0]:.1f} ± "
               f"{b['modes'][1]:.1f} modes ({b['modes'][0] / max(v['modes'][0], 1e-9):.1f}x vanilla) at "
               f"{b['high_quality'][0]:.0f} % high quality (vanilla {v['high_quality'][0]:.0f} %).")
-print(f"- The remedies pay for modes with precision: each new mode needs a border in the latent plane, and the "
-      f"border is a bridge of samples between modes (section 7).")
+traded = [f"{m.name} on the {d}" for d in ("ring", "grid") for m in REMEDIES
+          if ours[(d, m.name)]["modes"][0] > ours[(d, VANILLA.name)]["modes"][0]
+          and ours[(d, m.name)]["high_quality"][0] < ours[(d, VANILLA.name)]["high_quality"][0]]
+print(f"- Remedies that gained modes at a lower high-quality share: {', '.join(traded) or 'none in this run'}. "
+      "Each new mode needs a border in the latent plane, and a border is a bridge of samples between modes "
+      "(section 7).")
 print(f"- The table took {table_wall:.0f} s of training (wall clock, {table_cpu:.0f} s CPU) for {len(results)} "
       f"methods x data sets, {SEEDS} seeds each."
       + (" Quick mode: too few steps for these numbers to mean anything." if is_quick() else ""))
