@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +55,7 @@ __all__ = [
     "mode_moves",
     "mode_trace",
     "run_method",
+    "run_methods",
     "summarize",
 ]
 
@@ -178,6 +181,28 @@ def run_method(method: Method, data: str, base: EnsembleConfig, final_steps: int
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return MethodResult(method, mixture, config, coverage(snapshots[-1][1], mixture), snapshots, wall, cpu,
                         ensemble.generators(), ensemble.discriminators())
+
+
+def _run_job(job: tuple) -> MethodResult:
+    torch.set_num_threads(1)  # tiny models: one thread per process
+    method, data, base, kwargs = job
+    return run_method(method, data, base, **kwargs)
+
+
+def run_methods(jobs: list[tuple[Method, str, EnsembleConfig, dict]], processes: int = 2) -> list[MethodResult]:
+    """Several :func:`run_method` calls ``(method, data, base, kwargs)``, ``processes`` at a time.
+
+    Each job runs in its own (spawned) process with one torch thread, taken in the order given
+    (put the longest first); results come back in the order of ``jobs`` and equal those of
+    :func:`run_method` run here. ``processes=1`` runs them in this process, one after another.
+    """
+    if processes < 1:
+        raise ValueError(f"processes must be >= 1, got {processes}")
+    if processes == 1 or len(jobs) <= 1:
+        return [run_method(m, d, b, **kw) for m, d, b, kw in jobs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=context) as pool:
+        return list(pool.map(_run_job, jobs))
 
 
 def _snapshot(ensemble: GANEnsemble, step: int, samples: Tensor, mixture: Mixture, seed: int | None,

@@ -24,6 +24,7 @@ from coursekit.mixtures import (
     mode_moves,
     mode_trace,
     run_method,
+    run_methods,
     summarize,
 )
 
@@ -207,3 +208,16 @@ def test_lesson3_plot_helpers_draw_what_they_are_given():
     assert ax4.get_legend_handles_labels()[1] == ["a"]
     with pytest.raises(ValueError):
         plots.draw_mode_history(ax3, shares, [0])
+
+
+def test_run_methods_in_two_processes_equals_running_here():
+    jobs = [(Method("vanilla"), "ring", TINY, {"segments": 2}),
+            (Method("PacGAN2", {"pack": 2}), "grid", TINY, {"final_steps": 4})]
+    here = run_methods(jobs, processes=1)
+    there = run_methods(jobs, processes=2)
+    for a, b in zip(here, there):
+        assert a.method == b.method and a.mixture.name == b.mixture.name
+        assert torch.allclose(a.samples, b.samples, atol=1e-6) and a.metrics == b.metrics
+        assert len(a.snapshots) == len(b.snapshots)
+    with pytest.raises(ValueError):
+        run_methods(jobs, processes=0)
