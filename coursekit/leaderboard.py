@@ -200,7 +200,7 @@ def prepare(contender: Contender, data: torch.Tensor, runs_dir: str | Path | Non
             print(f"{contender.name:34s} skipping {shown}: only {step} steps (fewer than the stand-in's "
                   f"{contender.config.steps}; rerun its lesson in full mode to use it)")
             continue
-        print(f"{contender.name:34s} loaded from {shown} (step {step if step is not None else '?'})")
+        print(f"{contender.name:34s} loaded from {shown}" + (f" (step {step})" if step is not None else ""))
         return Entrant(contender.name, contender.lesson, generator.to(get_device(device)), "loaded", step, path)
     if not train_missing:
         raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({', '.join(contender.checkpoints)})")
@@ -282,6 +282,7 @@ class EvalConfig:
     k: int = 3  # precision/recall neighbourhood (Kynkäänniemi et al. 2019)
     is_splits: int = 10
     fid_inf_ns: tuple[int, ...] = ()  # sample sizes for FID∞; () = skip
+    fid_inf_repeats: int = 1  # random subsets per sample size in the FID∞ fit
     seed: int = 0
 
 
@@ -314,8 +315,8 @@ def evaluate(images: torch.Tensor, real_feats: torch.Tensor, config: EvalConfig 
             [feats, mnist_features(extra_images, classifier=classifier, progress=False)[0]])
         ns = [m for m in config.fid_inf_ns if m <= len(pool)]
         if len(ns) >= 2:
-            fit = fid_infinity(pool, real, ns, seed=config.seed)
-            row.update(fid_inf=fit["fid_inf"], fid_inf_ns=(min(ns), max(ns)))
+            fit = fid_infinity(pool, real, ns, repeats=config.fid_inf_repeats, seed=config.seed)
+            row.update(fid_inf=fit["fid_inf"], fid_inf_ns=(min(ns), max(ns)), fid_inf_repeats=config.fid_inf_repeats)
     return row
 
 
@@ -362,6 +363,6 @@ def format_table(rows: Sequence[dict]) -> str:
                      f"(IS in {r['is_splits']} splits); FID and KID compare with {r['n_real']} real training digits; "
                      f"KID averages {r['kid_subsets']} subsets of {r['kid_subset_size']}; precision/recall "
                      f"(k = {r['k']}) compare {r['n']} samples with {r['n_pr_real']} real digits."
-                     + (" FID∞: linear fit in 1/N over N = " + ", ".join(f"{a}…{b}" for a, b in spans) + "."
-                        if spans else ""))
+                     + (" FID∞: linear fit in 1/N over N = " + ", ".join(f"{a}…{b}" for a, b in spans)
+                        + f", {r.get('fid_inf_repeats', 1)} random subset(s) of the samples per N." if spans else ""))
     return "\n".join(lines)

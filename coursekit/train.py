@@ -200,8 +200,9 @@ class GANTrainer:
         self._last_finite: dict | None = None
         self._good: dict | None = None
         self._stop = False
-        print(f"GANTrainer | seed={config.seed} | device={self.device} | loss={config.loss} | amp={self.amp} "
-              f"| data={tuple(data.shape)} | nz={self.nz}")
+        if config.progress is not False:  # progress=False asks for a quiet trainer: no banner either
+            print(f"GANTrainer | seed={config.seed} | device={self.device} | loss={config.loss} | amp={self.amp} "
+                  f"| data={tuple(data.shape)} | nz={self.nz}")
 
     # ------------------------------------------------------------------ pieces of a step
     def noise_std(self, step: int) -> float:

@@ -154,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
                f"{platform.python_version()}, torch {torch.__version__}, "
                f"{'CUDA' if torch.cuda.is_available() else 'no GPU'}"
                + (", offline MNIST (COURSEKIT_OFFLINE=1)" if os.environ.get("COURSEKIT_OFFLINE") == "1" else ""))
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     rows = []
     for path in paths:
         quick = run_one(path, True, False, args.timeout) if args.quick_too else None
@@ -162,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((path.stem, quick, full))
         print(f"{path.stem}: quick {seconds(quick)}, full {seconds(full)}, load {full['load']}"
               + (f", ERROR {full['error']}" if full["error"] else ""), flush=True)
+        # re-read before writing: another run of this script may have written its rows meanwhile
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[path.stem] = {"quick": quick, "full": full, "machine": machine}
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
