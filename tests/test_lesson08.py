@@ -237,3 +237,12 @@ def test_evaluate_and_table_on_real_digits():
     assert [r["model"] for r in rows] == ["real held-out digits", "untrained DCGAN"]
     table = LB.format_table(rows)
     assert "trained here, 0 steps" in table and "N = 200" in table and "1000 real" in table and "FID∞" in table
+    # the board's FID∞ is the fit of section 4 when it uses the same sample sizes and repeats
+    many = LB.EvalConfig(n=200, kid_subsets=5, kid_subset_size=100, fid_inf_ns=(50, 100, 200), fid_inf_repeats=3)
+    row = LB.evaluate(heldout, real_feats, many)
+    feats, _ = mnist_features(heldout[:200], progress=False)
+    fit = LB.fid_infinity(feats, real_feats, (50, 100, 200), repeats=3, seed=0)
+    assert row["fid_inf"] == pytest.approx(fit["fid_inf"]) and row["fid_inf_repeats"] == 3
+    assert row["fid_inf"] != pytest.approx(real_row["fid_inf"])
+    assert "3 random subset(s)" in LB.format_table([row | {"model": "real", "lesson": "-", "source": "real data",
+                                                           "steps": None}])
