@@ -43,9 +43,7 @@ from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
 
 SEED = 0
-# The models are MLPs of ~1-3 M parameters: on a 2-core CPU shared with other work one
-# thread is faster than two (measured; threads fight over the cores).
-torch.set_num_threads(1)
+torch.set_num_threads(1)  # small MLPs: one thread keeps the run reproducible and is enough
 device = start_lesson(seed=SEED)
 
 NZ = 100  # latent size
@@ -60,7 +58,8 @@ print(f"trainer: {STEPS} steps of batch {BATCH}; evaluation on {N_EVAL} samples"
 # `load_mnist()` gives images in [-1, 1] (the range of the generator's tanh),
 # `[N, 1, 28, 28]`. Where the full data set is not on disk and cannot be downloaded
 # (offline, CI), it falls back to a 5,000-image subset that ships with a package:
-# 4,000 training and 1,000 held-out digits. The held-out digits are never trained on;
+# 4,000 training and 1,000 held-out digits. The first line the cell prints says which
+# one this run used; every number in this lesson is for that set. The held-out digits are never trained on;
 # they are the reference the generated digits are measured against.
 
 # %%
@@ -78,11 +77,25 @@ samples_figure(images[:64], nrow=8, title="real training digits")
 # * $G$: $z \sim \mathcal N(0, I_{100})$ → 128 → 256 → 512 → 1024 → 784 units, LeakyReLU(0.2)
 #   between layers, BatchNorm on every hidden layer but the first, and tanh at the end,
 #   reshaped to `[B, 1, 28, 28]`. BatchNorm (Ioffe & Szegedy 2015) was not in the 2014
-#   paper; it became the main stabiliser of later GANs (DCGAN, lesson 4), and it speeds
-#   up this generator's training a lot on a CPU budget.
+#   paper; we use it as later GANs do (DCGAN, lesson 4), a departure from the paper.
 # * $D$: coursekit's `MLPDiscriminator`, 784 → 512 → 256 → 1 with LeakyReLU(0.2), and
-#   *no sigmoid*: $D$ returns a logit $l$ and $D(x) = \sigma(l)$; the losses take logits
-#   (a sigmoid followed by `BCELoss` overflows).
+#   *no sigmoid*: $D$ returns a logit $l$ and $D(x) = \sigma(l)$; the losses take logits.
+#   Why not a sigmoid followed by `BCELoss`? Once $D$ is confident, $\sigma(l)$ rounds to
+#   exactly 1 (or 0) in float32; `BCELoss` then clamps $\log 0$ at $-100$ and the gradient
+#   that reaches $l$ is exactly zero. The logit form computes $\log\sigma(l) = -\mathrm{softplus}(-l)$
+#   without rounding. A fake that $D$ wrongly calls real with logit 20, both ways:
+
+# %%
+logit = torch.tensor([20.0], requires_grad=True)  # D is sure this fake is real: the loss must push hard
+for name, loss_of in [("sigmoid + BCELoss", lambda l: nn.BCELoss()(torch.sigmoid(l), torch.zeros(1))),
+                      ("logits (d_loss_bce's form)", lambda l: nn.BCEWithLogitsLoss()(l, torch.zeros(1)))]:
+    loss = loss_of(logit)
+    (grad,) = torch.autograd.grad(loss, logit)
+    print(f"{name:27s} loss = {loss.item():8.3f}   d loss / d logit = {grad.item():.3e}")
+
+# %% [markdown]
+# The first loss is stuck at the clamp and gives no gradient; the second is exact
+# ($-\log(1 - \sigma(20)) \approx 20$) and pushes with its full slope.
 
 # %%
 def make_models(seed: int = SEED) -> tuple[nn.Module, nn.Module]:
@@ -98,7 +111,11 @@ print("G(z):", tuple(G(torch.randn(2, NZ)).shape), "D(x):", tuple(D(images[:2]).
 # ## 1. The training step, written out
 #
 # Algorithm 1 of the paper with one discriminator step per generator step. This is the
-# function you write in the exercise notebook:
+# function you write in the exercise notebook. One departure from Algorithm 1: the paper
+# samples a *fresh* noise minibatch for the generator's step; here, as in most code since
+# (the PyTorch DCGAN example among them), G's step reuses the batch of fakes that D has
+# just seen. It saves one forward pass of G, at the price of a small correlation: D was
+# updated on exactly these fakes.
 
 # %%
 def train_step(G, D, opt_g, opt_d, real, z):
@@ -155,7 +172,7 @@ fig
 # `GANTrainer` runs exactly this step (D on `fake.detach()`, then G through the updated D,
 # non-saturating loss), plus what a longer run needs: batches drawn from one tensor with
 # its own seeded RNG, a record every `log_every` steps, sample snapshots from a *fixed*
-# noise batch (so that the same 64 latents are followed through training), a NaN guard
+# noise batch (so that the same 36 latents are followed through training), a NaN guard
 # and checkpoints. The dashboard redraws as records arrive. We start again from fresh
 # models so that the run below is reproducible on its own.
 
@@ -169,15 +186,14 @@ display(dash)
 trainer = GANTrainer(G, D, images, config, callbacks=[dash])
 history = trainer.train()
 train_seconds = history.time[-1]
-print(f"{trainer.step} steps in {train_seconds:.0f} s ({1000 * train_seconds / trainer.step:.0f} ms/step, "
-      f"measured on this machine); last record: "
+print(f"{trainer.step} steps in {train_seconds:.0f} s ({1000 * train_seconds / trainer.step:.0f} ms/step); "
+      f"last record: "
       + ", ".join(f"{k} = {v:.3f}" for k, v in history.last().items() if k in ("d_loss", "g_loss", "d_real", "d_fake")))
 
 # %% [markdown]
 # The final state of the dashboard, as a static figure. The dashed line is the
-# equilibrium of the game, $D = \tfrac12$ everywhere once $p_g = p_{data}$ (lesson 1). In
-# practice neither curve settles there: $D$ keeps an edge, and the two losses oscillate
-# as each player answers the other's last move.
+# equilibrium of the game, $D = \tfrac12$ everywhere once $p_g = p_{data}$ (lesson 1).
+# Section 2's last cell says, from this run's records, where the curves went.
 
 # %%
 dash.figure()
@@ -186,7 +202,8 @@ dash.figure()
 # ### Samples over training
 #
 # The trainer kept a snapshot of $G$ applied to the same 36 latents every
-# `snapshot_every` steps (`history.snapshots`). Each column of a grid is one latent, followed through training.
+# `snapshot_every` steps (`history.snapshots`). Each cell of a grid is one latent, and the
+# same cell in the next grid is the same latent, later in training.
 
 # %%
 snaps = history.snapshots
@@ -226,11 +243,21 @@ ax2.legend()
 fig
 
 # %%
-last = slice(-max(1, len(steps) // 5), None)  # the last fifth of the records
-print(f"mean over the last fifth of training: D(x) = {np.mean(history.d_real[last]):.3f}, "
-      f"D(G(z)) = {np.mean(history.d_fake[last]):.3f}, D loss = {np.mean(history.d_loss[last]):.3f} "
-      f"(log 4 = {np.log(4):.3f} at the equilibrium), G loss = {np.mean(history.g_loss[last]):.3f} "
-      f"(log 2 = {np.log(2):.3f})")
+fifth = max(1, len(steps) // 5)
+first, last = slice(0, fifth), slice(-fifth, None)  # the first and the last fifth of the records
+for name, part in (("first", first), ("last", last)):
+    print(f"mean over the {name} fifth of training: D(x) = {np.mean(history.d_real[part]):.3f}, "
+          f"D(G(z)) = {np.mean(history.d_fake[part]):.3f}, D loss = {np.mean(history.d_loss[part]):.3f}, "
+          f"G loss = {np.mean(history.g_loss[part]):.3f}")
+print(f"equilibrium: D(x) = D(G(z)) = 0.5, D loss = log 4 = {np.log(4):.3f}, G loss = log 2 = {np.log(2):.3f}")
+d_trend = np.mean(history.d_loss[last]) - np.mean(history.d_loss[first])
+g_trend = np.mean(history.g_loss[last]) - np.mean(history.g_loss[first])
+noise = np.std(np.diff(history.d_loss)) / np.sqrt(2)  # record-to-record noise of D's loss, trend removed
+print(f"In this run D's loss moved by {d_trend:+.3f} and G's by {g_trend:+.3f} from the first to the last fifth, "
+      f"against a batch-to-batch spread of {noise:.3f}: "
+      + ("a drift, D widening its edge while G's loss grows, not an oscillation around the equilibrium."
+         if d_trend < -noise / 2 and g_trend > noise / 2 else
+         "no clear drift; the curves stay noisy around their level."))
 
 # %% [markdown]
 # ## 3. The latent space
@@ -250,9 +277,9 @@ explorer
 explorer.figure()
 
 # %% [markdown]
-# One coordinate alone seldom changes the digit's class; it changes style (slant,
-# stroke width) or morphs the shape gradually. A sweep of *several* dimensions for the
-# same latent makes the point:
+# Does one coordinate of $z$ control something we can name? A sweep of four coordinates
+# of the same latent, each from −3 to +3, with the class that lesson 8's MNIST classifier
+# (section 4) reads in each image written under it:
 
 # %%
 from coursekit.widgets import latent_from_seed, sweep  # noqa: E402
@@ -262,10 +289,22 @@ rows = []
 for dim in (0, 1, 2, 3):
     with torch.no_grad():
         rows.append(G(sweep(z_a, dim, span=3.0, steps=10).to(device)).cpu())  # [10, 1, 28, 28]
-fig = new_figure(8, 4)
-for ax, dim, x in zip(fig.subplots(4, 1), (0, 1, 2, 3), rows):
-    draw_image_grid(ax, x, nrow=10, title=f"seed 1, z[{dim}] from -3 to +3")
+classifier = load_mnist_classifier(device)
+with torch.no_grad():
+    sweep_classes = [classifier(x.to(device)).argmax(dim=1).cpu().tolist() for x in rows]
+fig = new_figure(8, 4.4)
+for ax, dim, x, classes in zip(fig.subplots(4, 1), (0, 1, 2, 3), rows, sweep_classes):
+    draw_image_grid(ax, x, nrow=10, title=f"seed 1, z[{dim}] from -3 to +3; classifier: {' '.join(map(str, classes))}")
+changed = [dim for dim, classes in zip((0, 1, 2, 3), sweep_classes) if len(set(classes)) > 1]
+print(f"coordinates whose sweep changes the predicted class: {changed if changed else 'none'} (of 0, 1, 2, 3)")
 fig
+
+# %% [markdown]
+# A single coordinate can change the class (the printed list), and where it does not it
+# still changes style: slant, stroke width, a loop opening or closing. Nothing in the
+# loss asks G to give each coordinate one meaning, and it doesn't: the factors of a
+# digit are spread over many coordinates at once. Lesson 7's StyleGAN adds a mapping
+# network partly to untangle them.
 
 # %% [markdown]
 # ## 4. Measuring the digits
@@ -285,7 +324,6 @@ fig
 #   would reach at that N.
 
 # %%
-classifier = load_mnist_classifier(device)
 n_fid = min(N_EVAL, len(held_out))  # FID: same N for generated and real sets
 torch.manual_seed(SEED + 1)
 feats_fake, probs_fake = mnist_features(G, n=N_EVAL, classifier=classifier)
@@ -325,6 +363,32 @@ ax2.set_xlabel("top class probability")
 ax2.set_title("classifier confidence")
 ax2.legend(fontsize="small")
 fig
+
+# %% [markdown]
+# The training digits are exactly balanced (400 of each class, printed in the data
+# section), so a generator that covers the data draws each digit about 10 % of the time.
+# How far from 10 % may a share wander by chance? Its standard error is printed below,
+# and a chi-square test says whether the generated histogram could be a balanced one:
+
+# %%
+from scipy.stats import chisquare  # noqa: E402
+
+shares = counts.numpy() / N_EVAL
+chi2 = chisquare(counts.numpy())  # against equal shares
+most, least = int(shares.argmax()), int(shares.argmin())
+print(f"largest share: digit {most} at {shares[most]:.1%}; smallest: digit {least} at {shares[least]:.1%}; "
+      f"standard error of a 10 % share at N = {N_EVAL}: {np.sqrt(0.1 * 0.9 / N_EVAL):.1%}")
+print(f"chi-square test against equal shares: statistic {chi2.statistic:.1f}, p = {chi2.pvalue:.1e}")
+present = int((counts > 0).sum())
+if chi2.pvalue >= 0.01:
+    verdict = "consistent with equal shares at this sample size."
+elif present == 10:
+    verdict = ("not balanced: every digit is drawn, but some far more often than others, a mild form of mode "
+               "dropping (lesson 3 measures it on data whose modes are known).")
+else:
+    verdict = (f"not balanced: {10 - present} of the 10 digits are never drawn, mode collapse (lesson 3 measures it "
+               "on data whose modes are known).")
+print("The histogram is " + verdict)
 
 # %% [markdown]
 # The least and the most confident samples: the classifier's doubts match what the eye
@@ -370,7 +434,8 @@ print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {trainer.step}, 
 # its numbers describe blobs.
 
 # %%
-print(f"mode={'quick' if is_quick() else 'full'} | seed={SEED} | {trainer.step} steps of batch {BATCH} "
+mnist_used = f"offline MNIST subset, {len(images):,} training digits" if len(images) < 10_000 else "full MNIST"
+print(f"mode={'quick' if is_quick() else 'full'} | seed={SEED} | {mnist_used} | {trainer.step} steps of batch {BATCH} "
       f"in {train_seconds:.0f} s")
 print(f"confident (>= 0.9): {confident:.1%} of {N_EVAL} samples | digits present: {int((counts > 0).sum())}/10 "
       f"| MNIST-FID ({n_fid} vs {n_fid}): {fid:.1f} (real-vs-real floor {fid_floor:.1f})")
