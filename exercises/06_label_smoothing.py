@@ -174,8 +174,12 @@ for std in [0.0, 0.25, 0.5, 1.0]:
 # %% [markdown]
 # ## 4. Annealing the noise
 #
-# The noise helps most early, when the densities barely overlap, and must be gone by the end, or
-# the generator learns the data *plus* noise. The usual schedule is linear:
+# The noise is added to real and fake inputs alike, and blurring with a Gaussian is one-to-one:
+# two blurred densities are equal only if the originals are, so the noise does not move the
+# game's optimum, $p_g = p_{data}$ (Sønderby et al. 2017). What the noise costs is signal: a wide
+# blur hides the fine differences D needs once the densities are close. So it starts wide, when
+# the densities barely overlap and D needs a slope everywhere, and is annealed so that D sees the
+# detail later. The usual schedule is linear:
 # $\sigma(\text{step}) = \text{start}\cdot\max(0, 1 - \text{step}/\text{total})$.
 #
 # **Contract.** `noise_std(step, total, start)` takes the current step (an int, may exceed `total`),
