@@ -36,6 +36,7 @@
 import math
 import time
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -574,7 +575,8 @@ try:
 except RuntimeError as err:
     inception = None
     print("Skipping the Inception-v3 FID: its weights are not available here. What to do:\n")
-    print("\n".join(line for line in str(err).splitlines() if not line.startswith("(cause:")))
+    advice = "\n".join(line for line in str(err).splitlines() if not line.startswith("(cause:"))
+    print(advice.replace(str(Path.home()), "~"))  # the torch hub cache, under your home folder
     print("\nThe rest of the lesson uses the MNIST classifier's features; nothing else depends on this cell.")
 if inception is not None:
     t0 = time.perf_counter()
