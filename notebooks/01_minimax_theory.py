@@ -470,7 +470,7 @@ print(f"('late': mean over the 100 steps before step {GAN_STEPS}; step size: |ch
 # At step 1,000 (the SGD runs' length) it is the non-saturating run that is still
 # short of the data mean in this run. Its gradients were large on the way (the "max"
 # column), and Adam's $\sqrt{v_t}$ remembers them for about a thousand steps, so once its
-# gradient has shrunk near the data (the "late" column, ten times smaller) its steps are
+# gradient has shrunk near the data (the "late" column, over ten times below the "max") its steps are
 # about a tenth of the learning rate of 0.01 (the last column). It is approaching slowly,
 # not stuck: at the end of the longer run both sit at the data mean. The saturating loss's problem is the
 # *size* of its gradient; the non-saturating loss fixes it at the source, whatever
