@@ -6,6 +6,8 @@ Modules (import the one you need):
     losses    GAN losses and penalties, as small pure functions on logits
     models    generators, discriminators and critics
     train     one small trainer for every lesson
+    stylegan  the small StyleGAN of lesson 7; stylegan_train: its training step;
+              stylegan_report: what lesson 7 measures about it (shapes, shape_attributes: its data and measure)
     metrics   IS, FID, KID, precision/recall, mode coverage (stats: streaming mean/covariance)
     features  the shipped MNIST classifier and the Inception-v3 path, as feature extractors
     theory    1-D densities, JSD, Wasserstein-1, D* and C(G) by quadrature (lesson 1)

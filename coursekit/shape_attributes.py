@@ -11,7 +11,7 @@ learner can check by hand.
 * ``x``, ``y``: the mask's centroid (a triangle's sits s/3 below its centre);
 * ``colour``: the mean colour of the mask, scaled to max 1, nearest palette entry;
 * ``texture``: the brightness contrast between rows (stripes) or the two
-  checker phases (checker) of the 4-pixel pattern, relative to the mean
+  checker phases (checker) of the pattern (period: ``shapes.texture_period``), relative to the mean
   brightness; below ``TEXTURE_LEVEL`` it is flat.
 
 Coarse attributes (layout) are shape, x, y, size; fine ones (the pixels inside)
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from coursekit.shapes import COLOURS, PALETTE, SHAPES, TEXTURE_PERIOD, TEXTURES
+from coursekit.shapes import COLOURS, PALETTE, SHAPES, TEXTURES, texture_period
 
 MASK_LEVEL = 0.2  # brightest channel, in [0, 1], above which a pixel belongs to the shape
 FILL_SQUARE, FILL_CIRCLE = 0.94, 0.64  # bounding-box fill: > 0.94 square, > 0.64 circle, else triangle
@@ -34,7 +34,7 @@ TEXTURE_LEVEL = 0.2  # relative contrast below which a texture is flat
 POS_TOL, SIZE_TOL = 0.06, 0.04  # agreement tolerances, as fractions of the width (≈ 2 px and 1.3 px at 32×32)
 AREA_FACTOR = torch.tensor([4.0, math.pi, 2.0])  # area = factor · s², per shape
 MIN_AREA, MAX_AREA = 0.02, 0.35  # a valid image's shape covers this fraction of the image
-MAX_AREAS = {"small": MAX_AREA, "large": 0.5}  # per shapes.SMALL / LARGE: their largest square covers 0.27 / 0.46
+MAX_AREAS = {"small": MAX_AREA, "large": 0.5, "lesson7": 0.5}  # per shapes.RANGES: their largest square covers 0.27 / 0.46 / 0.46
 COARSE = ("shape", "x", "y", "size")
 FINE = ("colour", "texture")
 
@@ -80,7 +80,7 @@ def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tens
     palette = PALETTE / PALETTE.amax(dim=1, keepdim=True)  # [6, 3]
     colour = torch.cdist(rgb_dir, palette).argmin(dim=1)
 
-    phase = (torch.arange(max(h, w)) // (TEXTURE_PERIOD // 2)) % 2
+    phase = (torch.arange(max(h, w)) // (texture_period(w) // 2)) % 2
     row_phase = phase[:h].view(1, h, 1).expand(n, h, w)
     col_phase = phase[:w].view(1, 1, w).expand(n, h, w)
     mean_b = (bright * m).sum(dim=(1, 2)) / safe
@@ -177,6 +177,39 @@ def attribute_accuracy(images: Tensor, attrs: dict[str, Tensor], max_area: float
 
 
 @torch.no_grad()
+def render_pairs(G, z_a: Tensor, z_b: Tensor, crossover: int | None, psi: float = 1.0,
+                 noise_mode: str = "const", batch: int = 250) -> Tensor:
+    """Images of the mixes of ``z_a`` (layers < ``crossover``) and ``z_b``; ``None`` renders A alone.
+
+    Truncation (``psi``) is applied in W before mixing; ``noise_mode="const"``
+    gives every image the same noise, so that only the styles differ.
+    """
+    device = next(G.parameters()).device
+    parts = []
+    for i in range(0, len(z_a), batch):
+        w_a, w_b = G.mapping(z_a[i:i + batch].to(device)), G.mapping(z_b[i:i + batch].to(device))
+        ws = G.broadcast(w_a) if crossover is None else G.mix(w_a, w_b, crossover)  # [b, num_ws, w_dim]
+        parts.append(G.synthesis(G.truncate(ws, psi), noise_mode).cpu())
+    return torch.cat(parts)
+
+
+def _mixing_row(m_a: dict, m_b: dict, m_mix: dict) -> dict:
+    """One row of :func:`mixing_table` from the measures of A, B and their mixes."""
+    ok = m_a["valid"] & m_b["valid"] & m_mix["valid"]
+    k = ok.sum().clamp(min=1)
+    row = {name: ((agree(m_mix, parent, names) & ok).sum() / k).item()
+           for name, parent, names in (("coarse_from_a", m_a, COARSE), ("fine_from_b", m_b, FINE),
+                                       ("coarse_from_b", m_b, COARSE), ("fine_from_a", m_a, FINE))}
+    row["valid"] = ok.float().mean().item()
+    row["per_attribute"], row["differing_pairs"] = {}, {}
+    for name in COARSE + FINE:
+        differ = ok & ~agree(m_a, m_b, (name,))  # pairs whose parents differ in this attribute
+        row["per_attribute"][name] = ((agree(m_mix, m_a, (name,)) & differ).sum() / differ.sum().clamp(min=1)).item()
+        row["differing_pairs"][name] = int(differ.sum())
+    return row
+
+
+@torch.no_grad()
 def mixing_table(
     G, n: int = 500, crossovers=None, seed: int = 0, psi: float = 1.0, noise_mode: str = "const", batch: int = 250,
     max_area: float = MAX_AREA,
@@ -188,47 +221,19 @@ def mixing_table(
     where A, B and the mix are valid. Each row: ``crossover``,
     ``coarse_from_a``, ``fine_from_b``, ``coarse_from_b``, ``fine_from_a``
     (the last two are what the mix shares with the *other* parent: chance
-    agreement), ``valid`` (fraction of pairs counted) and ``per_attribute``:
-    for each attribute, the fraction of mixes that take it from A among the
-    pairs where A and B differ in it.
+    agreement), ``valid`` (fraction of pairs counted), ``per_attribute``: for
+    each attribute, the fraction of mixes that take it from A among the pairs
+    where A and B differ in it, and ``differing_pairs``: how many pairs that is.
     """
     crossovers = list(range(G.num_ws + 1)) if crossovers is None else list(crossovers)
-    device = next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     z_a, z_b = torch.randn(n, G.z_dim, generator=gen), torch.randn(n, G.z_dim, generator=gen)
-
-    def render(ws_fn) -> dict[str, Tensor]:
-        parts = []
-        for i in range(0, n, batch):
-            ws = ws_fn(G.mapping(z_a[i:i + batch].to(device)), G.mapping(z_b[i:i + batch].to(device)))
-            parts.append(G.synthesis(G.truncate(ws, psi), noise_mode).cpu())
-        return measure_shapes(torch.cat(parts), max_area)
-
-    m_a = render(lambda wa, wb: G.broadcast(wa))
-    m_b = render(lambda wa, wb: G.broadcast(wb))
+    m_a = measure_shapes(render_pairs(G, z_a, z_b, None, psi, noise_mode, batch), max_area)
+    m_b = measure_shapes(render_pairs(G, z_b, z_a, None, psi, noise_mode, batch), max_area)
     rows = []
     for c in crossovers:
-        m_mix = render(lambda wa, wb, c=c: G.mix(wa, wb, c))
-        ok = m_a["valid"] & m_b["valid"] & m_mix["valid"]
-        k = ok.sum().clamp(min=1)
-
-        def rate(flags: Tensor) -> float:
-            return ((flags & ok).sum() / k).item()
-
-        per_attr = {}
-        for name in COARSE + FINE:
-            differ = ok & ~agree(m_a, m_b, (name,))
-            from_a = agree(m_mix, m_a, (name,)) & differ
-            per_attr[name] = (from_a.sum() / differ.sum().clamp(min=1)).item()
-        rows.append({
-            "crossover": c,
-            "coarse_from_a": rate(agree(m_mix, m_a, COARSE)),
-            "fine_from_b": rate(agree(m_mix, m_b, FINE)),
-            "coarse_from_b": rate(agree(m_mix, m_b, COARSE)),
-            "fine_from_a": rate(agree(m_mix, m_a, FINE)),
-            "valid": ok.float().mean().item(),
-            "per_attribute": per_attr,
-        })
+        m_mix = measure_shapes(render_pairs(G, z_a, z_b, c, psi, noise_mode, batch), max_area)
+        rows.append({"crossover": c} | _mixing_row(m_a, m_b, m_mix))
     return rows
 
 

@@ -15,12 +15,19 @@ TEXTURES = ("flat", "stripes", "checker")
 PALETTE = torch.tensor(
     [[1.0, 0.15, 0.15], [0.15, 0.9, 0.15], [0.2, 0.35, 1.0], [1.0, 0.9, 0.1], [1.0, 0.2, 0.9], [0.1, 0.9, 0.95]]
 )
-TEXTURE_PERIOD = 4  # pixels per stripe / checker cell pair; dark half at 45 % brightness
-DARK = 0.45
+DARK = 0.45  # brightness of a texture's dark half
 # Ranges of the centre (x and y) and of the half-extent, as fractions of the width.
 SMALL = {"centre": (0.3, 0.7), "half_extent": (0.14, 0.26)}  # the default: 2-4 px at 8x8
 LARGE = {"centre": (0.36, 0.64), "half_extent": (0.22, 0.34)}  # 3.5-5.5 px at 8x8: shape is legible there
-RANGES = {"small": SMALL, "large": LARGE}
+# Lesson 7's set: 16×16 images, shapes 8-11 px across (4-5.5 px at 8×8), textures of period 2 px, which only
+# the 16×16 layers of a generator can draw (an 8×8 feature map upsampled ×2 cannot alternate every pixel).
+LESSON7 = {"size": 16, "centre": (0.36, 0.64), "half_extent": (0.24, 0.34)}
+RANGES = {"small": SMALL, "large": LARGE, "lesson7": LESSON7}
+
+
+def texture_period(size: int) -> int:
+    """Pixels per stripe (or checker cell) pair: one eighth of the width, at least 2 (4 at 32×32, 2 at 16×16)."""
+    return max(2, size // 8)
 
 
 def make_shapes(
@@ -73,7 +80,7 @@ def shape_masks(attrs: dict[str, torch.Tensor], size: int) -> torch.Tensor:
 
 def texture_brightness(texture: torch.Tensor, size: int) -> torch.Tensor:
     """Brightness ``[n, size, size]`` in {DARK, 1} for each texture index."""
-    idx = torch.arange(size) // (TEXTURE_PERIOD // 2)
+    idx = torch.arange(size) // (texture_period(size) // 2)
     rows = (idx.view(size, 1) % 2).expand(size, size)
     checker = (idx.view(size, 1) + idx.view(1, size)) % 2
     patterns = torch.stack([torch.zeros(size, size, dtype=torch.long), rows, checker])  # [3, size, size]

@@ -43,10 +43,10 @@ class StyleGANConfig:
     w_dim: int = 64
     mapping_layers: int = 8
     mapping_lr_mul: float = 0.01
-    channels: tuple[int, ...] = (64, 64, 32, 32)  # 4×4, 8×8, 16×16, 32×32
+    channels: tuple[int, ...] = (64, 64, 32)  # 4×4, 8×8, 16×16 (one more width per doubling)
     img_channels: int = 3
     w_avg_beta: float = 0.995
-    d_channels: tuple[int, ...] = (32, 32, 64, 64)  # discriminator: 32×32, 16×16, 8×8, 4×4
+    d_channels: tuple[int, ...] = (32, 64, 64)  # discriminator: 16×16, 8×8, 4×4
 
     @property
     def resolution(self) -> int:

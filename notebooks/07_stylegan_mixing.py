@@ -16,28 +16,29 @@
 # 2. starts the image from a **learned constant** 4×4 tensor;
 # 3. injects $w$ into every layer as a **style**: after each conv, **AdaIN** normalises each channel and
 #    rescales it, $\mathrm{AdaIN}(x, w) = \frac{x - \mu(x)}{\sigma(x)}\,(1 + \gamma(w)) + \beta(w)$ (Eq. 1),
-#    with the scale written as $1+\gamma$ so that it starts at 1;
+#    with the scale written as $1+\gamma$ so that it is centred on 1;
 # 4. adds per-pixel **noise**, scaled by a learned per-channel weight that starts at 0 (Sec. 3.2).
 #
 # Because every layer reads its own copy of $w$, two latents can be **mixed**: layers
-# before a *crossover* read $w_A$, the others read $w_B$ (Sec. 3.1). The paper shows
-# that the early (4²–8²) layers decide pose and shape, the late ones colour and
-# micro-structure, and **truncation in W**, $w' = \bar w + \psi (w - \bar w)$, trades
-# diversity for quality (Sec. 5).
+# before a *crossover* read $w_A$, the others read $w_B$ (Sec. 3.1). The paper reports
+# that the styles of the coarse resolutions (4²–8²) bring pose, general shape and
+# layout from their source, and the finest ones mainly the colour scheme and
+# micro-structure. **Truncation in W**, $w' = \bar w + \psi (w - \bar w)$, trades
+# diversity for quality (Appendix B).
 #
 # Pictures of faces make these claims look right; here we *count*. We train a small
-# StyleGAN on `coursekit.data.make_shapes`, 32×32 images of one shape whose every
-# attribute is known: **coarse** (shape, position, size) and **fine** (colour,
+# StyleGAN on `coursekit.data.make_shapes`, 16×16 images of one shape whose every
+# attribute is known: **coarse** (shape, position x and y, size) and **fine** (colour,
 # texture). An analytic measure (`coursekit.shape_attributes`) reads the attributes
 # back from any image, so for each crossover we can count how often a mix keeps A's
 # coarse attributes and B's fine ones.
 #
 # The network is `coursekit.stylegan`: a StyleGAN-1 generator (8 mapping layers with
-# learning-rate multiplier 0.01, two styled layers per resolution 4→8→16→32, so
-# `num_ws = 8`, a final toRGB) and a small residual discriminator.
+# learning-rate multiplier 0.01; two styled layers per resolution 4→8→16, so
+# `num_ws = 6`: layers 0–1 at 4×4, 2–3 at 8×8, 4–5 at 16×16; a final toRGB) and a small
+# residual discriminator with minibatch standard deviation.
 
 # %%
-import copy
 import time
 
 import matplotlib.pyplot as plt
@@ -47,47 +48,61 @@ from tqdm.auto import tqdm
 
 from coursekit import shape_attributes as sa
 from coursekit.data import make_shapes
-from coursekit.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
-from coursekit.metrics import precision_recall
 from coursekit.plots import draw_image_grid
 from coursekit.runtime import is_quick, quick_or_full, start_lesson
-from coursekit.shapes import COLOURS, SHAPES, TEXTURES
-from coursekit.stylegan import (
-    AdaIN,
-    NoiseInjection,
-    StyleGenerator,
-    load_stylegan,
-    mixing_regularised_ws,
-)
+from coursekit.shapes import COLOURS, LESSON7, SHAPES, TEXTURES, render_shapes
+from coursekit.stylegan import AdaIN, StyleDiscriminator, StyleGenerator, load_stylegan
+from coursekit.stylegan_report import stylegan_report
+from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
 
 NOTEBOOK_START = time.perf_counter()
 SEED = 0
-# A small model: on a 2-core CPU one thread is faster than two as soon as anything else
-# runs (two threads then wait for each other; measured 10x slower fine-tuning).
-torch.set_num_threads(1)
 device = start_lesson(seed=SEED)
-FINE_TUNE_STEPS = quick_or_full(0, 150)  # full mode fine-tunes the shipped checkpoint; quick mode only loads it
-N_PAIRS = quick_or_full(32, 1000)  # (A, B) pairs per crossover in the mixing table
-N_SAMPLES = quick_or_full(48, 1000)  # samples per ψ in the truncation sweep
+MAX_AREA = sa.MAX_AREAS["lesson7"]
+N = quick_or_full(64, 1000)  # samples, and (A, B) pairs, measured
 N_REAL = quick_or_full(300, 3000)  # real images to verify the attribute measure
-print(f"fine-tune steps={FINE_TUNE_STEPS} | mixing pairs={N_PAIRS} | samples per psi={N_SAMPLES}")
+DEMO_STEPS = quick_or_full(4, 300)  # steps of training from scratch in section 3
+print(f"samples and pairs measured: {N} | real images for the measure's check: {N_REAL} | demo steps: {DEMO_STEPS}")
 
 # %% [markdown]
 # ## 1. The data, and a measure we can trust
 #
 # Each image is one shape on black. Its attributes are drawn independently:
-# shape ∈ {square, circle, triangle}, centre x, y ∈ [0.3, 0.7], half-size ∈ [0.14, 0.26]
+# shape ∈ {square, circle, triangle}, centre x, y ∈ [0.36, 0.64] and half-size ∈ [0.24, 0.34]
 # (fractions of the width), one of 6 colours, and a texture ∈ {flat, stripes, checker}
-# with a 4-pixel period.
+# whose pattern alternates **every pixel**.
 
 # %%
-real, attrs = make_shapes(16, seed=1)
-fig, ax = plt.subplots(figsize=(7, 2))
-draw_image_grid(ax, real, nrow=8)
+real, attrs = make_shapes(16, seed=1, **LESSON7)
+fig, ax = plt.subplots(figsize=(8, 1.4))
+draw_image_grid(ax, real, nrow=16)
 plt.show()
 for i in range(4):
     print(f"image {i}: {SHAPES[attrs['shape'][i]]}, x={attrs['x'][i]:.2f}, y={attrs['y'][i]:.2f}, "
           f"size={attrs['size'][i]:.2f}, {COLOURS[attrs['colour'][i]]}, {TEXTURES[attrs['texture'][i]]}")
+
+# %% [markdown]
+# Why a pattern that alternates every pixel? A 16×16 image's 8×8 layers can only hand on
+# a map that is upsampled ×2 (bilinear) before the 16×16 convolutions; such an upsampled
+# map has none of the period-2 frequency (measured below as $|\sum_r (-1)^r x_r|$ down
+# each column). So the texture *must* be drawn by the 16×16 layers, while an 8×8 map
+# (a shape is 4–5.5 of its pixels across) is enough to lay out the shape. The data set
+# is built so that the paper's division of labour is *possible*; whether training
+# finds it is what we measure.
+
+# %%
+def alternation(img: torch.Tensor) -> float:
+    """Mean |Σ_rows (-1)^row · pixel| per column and channel: the energy of a period-2 row pattern."""
+    sign = (-1.0) ** torch.arange(img.shape[2]).view(1, 1, -1, 1)
+    return (img * sign).sum(dim=2).abs().mean().item()
+
+
+periodic = torch.nn.functional.pad(torch.rand(256, 3, 8, 8) * 2 - 1, (1, 1, 1, 1), mode="circular")
+upsampled = torch.nn.functional.interpolate(periodic, scale_factor=2, mode="bilinear")[..., 2:-2, 2:-2]  # [256, 3, 16, 16]
+_, a16 = make_shapes(256, seed=2, **LESSON7)
+for name, texture in (("flat", 0), ("stripes", 1)):
+    print(f"real {name:8s} shapes: alternation {alternation(render_shapes(a16 | {'texture': torch.full_like(a16['texture'], texture)}, 16)):.3f}")
+print(f"random 8×8 maps upsampled ×2: alternation {alternation(upsampled):.1e}")
 
 # %% [markdown]
 # `coursekit.shape_attributes.measure_shapes` reads every attribute off the pixels
@@ -95,19 +110,26 @@ for i in range(4):
 # is how much of its bounding box the mask fills (square 1, circle π/4, triangle ½);
 # **size** comes from the area, **position** from the centroid; **colour** is
 # the nearest palette colour to the mask's mean colour; **texture** is the
-# brightness contrast between the stripe rows or the checker cells. Before it
-# judges a generator, it is checked on real images with known attributes, clean
+# brightness contrast between alternate rows (stripes) or the two checker phases. Before it
+# judges a generator, we check it on real images with known attributes, clean
 # and with added noise (positions count as right within ±0.06 of the width,
-# sizes within ±0.04).
+# about one pixel, sizes within ±0.04), and on *wrong* images: the same images
+# redrawn with another shape, colour or texture, which the measure must report as
+# what they show, not as what they were.
 
 # %%
-real, attrs = make_shapes(N_REAL, seed=123)
+real, attrs = make_shapes(N_REAL, seed=123, **LESSON7)
 noisy = (real + 0.1 * torch.randn(real.shape, generator=torch.Generator().manual_seed(SEED))).clamp(-1, 1)
-print(f"{'':>22}" + "".join(f"{k:>9}" for k in ("shape", "x", "y", "size", "colour", "texture")))
-for name, images in (("clean real images", real), ("noisy (std 0.1)", noisy)):
-    acc = sa.attribute_accuracy(images, attrs)
-    print(f"{name:>22}" + "".join(f"{acc[k]:>9.3f}" for k in ("shape", "x", "y", "size", "colour", "texture")))
-print(f"mean abs. errors on clean images: x {acc['x_mae']:.4f}, y {acc['y_mae']:.4f}, size {acc['size_mae']:.4f}")
+names = ("shape", "x", "y", "size", "colour", "texture")
+print(f"{'':>26}" + "".join(f"{k:>9}" for k in names))
+for label, images in (("clean real images", real), ("noisy (std 0.1)", noisy)):
+    acc = sa.attribute_accuracy(images, attrs, max_area=MAX_AREA)
+    print(f"{label:>26}" + "".join(f"{acc[k]:>9.3f}" for k in names))
+for name, levels in (("shape", 3), ("colour", 6), ("texture", 3)):
+    wrong = attrs | {name: (attrs[name] + 1) % levels}
+    m = sa.measure_shapes(render_shapes(wrong, 16), MAX_AREA)
+    print(f"{'redrawn with another ' + name:>26}: measured as the new {name} in "
+          f"{(m[name] == wrong[name]).float().mean():.3f}, as the old one in {(m[name] == attrs[name]).float().mean():.3f}")
 
 # %% [markdown]
 # ## 2. The pieces, one at a time (on a fresh, untrained generator)
@@ -128,25 +150,26 @@ print("|z| after PixelNorm: ", [f"{v:.2f}" for v in fresh.mapping.norm(z).norm(d
       f"(= sqrt(z_dim) = {fresh.z_dim ** 0.5:.2f})")
 print("w = mapping(z):", tuple(fresh.mapping(z).shape), "| mapping layers:", len(fresh.mapping.layers))
 
-layer = fresh.mapping.layers[3]
-conv = fresh.synthesis.layers[3].adain.affine  # a synthesis-side layer with lr multiplier 1
 x_in = torch.randn(32, fresh.w_dim, device=device)
-for name, lin in (("mapping layer (lr_mul 0.01)", layer), ("style affine (lr_mul 1)", conv)):
+for name, lin in (("mapping layer (lr_mul 0.01)", fresh.mapping.layers[3]),
+                  ("style affine (lr_mul 1)", fresh.synthesis.layers[3].adain.affine)):
     before = lin.effective_weight().detach().clone()
     opt = torch.optim.Adam(lin.parameters(), lr=0.002, betas=(0.0, 0.99))
     lin(x_in).pow(2).sum().backward()
     opt.step()
-    step = (lin.effective_weight().detach() - before).abs().median().item()
+    change = (lin.effective_weight().detach() - before).abs().median().item()
     print(f"{name:28s} stored weight std {lin.weight.std().item():7.2f} | effective std "
-          f"{before.std().item():.4f} | median effective change after one Adam step (lr 0.002): {step:.2e}")
+          f"{before.std().item():.4f} | median effective change after one Adam step (lr 0.002): {change:.2e}")
 
 # %% [markdown]
 # ### AdaIN
 # AdaIN makes each channel's mean and standard deviation *equal* to the style's
-# $\beta$ and $|1+\gamma|$, whatever the input's statistics were. At initialisation
-# the affine map $A$ has zero bias, so the scale $1+\gamma$ averages 1. Written as
-# $x\cdot\gamma + \beta$ (a common mistake), the scale would average 0 and every
-# layer would start by erasing its input.
+# $\beta$ and $|1+\gamma|$, whatever the input's statistics were. The affine map $A$ that
+# turns $w$ into $(\gamma, \beta)$ has zero bias at initialisation, so the scale $1+\gamma$
+# is **centred on 1**, with a spread set by $w$: each channel starts scaled by its own
+# random amount around 1. Written as $x\cdot\gamma + \beta$ (a common mistake), the
+# scales would be centred on 0: half of them would flip the sign of their channel and
+# many would nearly erase it.
 
 # %%
 adain = AdaIN(8, fresh.w_dim).to(device)
@@ -160,11 +183,14 @@ print("output per-channel mean:", [f"{v:.3f}" for v in out[0, :4].mean(dim=(1, 2
       "| beta:", [f"{v:.3f}" for v in shift[0, :4].tolist()])
 print("output per-channel std: ", [f"{v:.3f}" for v in out[0, :4].std(dim=(1, 2), unbiased=False).tolist()],
       "| |1+gamma|:", [f"{v:.3f}" for v in scale[0, :4].abs().tolist()])
-wide = AdaIN(512, fresh.w_dim).to(device)  # many channels, so the average over channels is meaningful
-scales = wide.styles(fresh.mapping(torch.randn(256, fresh.z_dim, device=device)))[0]  # [256, 512]
-print(f"at initialisation, over 512 channels x 256 styles: style scale 1+gamma has mean {scales.mean().item():.3f}, "
-      f"std {scales.std().item():.3f} (written as x*gamma+beta, the mean would be {(scales - 1).mean().item():.3f}); "
-      f"at w = 0 it is exactly {wide.styles(torch.zeros(1, fresh.w_dim, device=device))[0].mean().item():.3f}")
+wide = AdaIN(512, fresh.w_dim).to(device)  # many channels, so the statistics over channels mean something
+scales = wide.styles(fresh.mapping(torch.randn(256, fresh.z_dim, device=device)))[0].detach()  # [256, 512]
+print(f"at initialisation, over 512 channels x 256 styles: 1+gamma has mean {scales.mean():.3f} and std {scales.std():.3f}; "
+      f"{(scales < 0).float().mean():.1%} of the scales are negative and {(scales.abs() < 0.25).float().mean():.1%} "
+      f"below 0.25 in size")
+gam = scales - 1  # what x*gamma+beta would scale by
+print(f"written as x*gamma+beta: mean scale {gam.mean():.3f}; {(gam < 0).float().mean():.1%} negative, "
+      f"{(gam.abs() < 0.25).float().mean():.1%} below 0.25 in size")
 
 # %% [markdown]
 # ### Noise
@@ -178,10 +204,10 @@ ws = fresh.broadcast(fresh.mapping(torch.randn(2, fresh.z_dim, device=device)))
 with torch.no_grad():
     a, b = fresh.synthesis(ws, "random"), fresh.synthesis(ws, "random")
     print(f"untrained G, two noise draws: max pixel difference {(a - b).abs().max().item():.1e}")
-    noise_layer = fresh.synthesis.layers[6].noise
+    noise_layer = fresh.synthesis.layers[-1].noise
     noise_layer.weight.fill_(0.5)
     a, b = fresh.synthesis(ws, "random"), fresh.synthesis(ws, "random")
-    print(f"32×32 noise weights set to 0.5: mean pixel difference {(a - b).abs().mean().item():.3f}")
+    print(f"last layer's noise weights set to 0.5: mean pixel difference {(a - b).abs().mean().item():.3f}")
     print("noise_mode='const' twice is identical:", torch.equal(fresh.synthesis(ws, "const"), fresh.synthesis(ws, "const")))
     noise_layer.weight.zero_()
 
@@ -192,296 +218,276 @@ with torch.no_grad():
 
 # %%
 print("const:", tuple(fresh.synthesis.const.shape), "shared by every sample; num_ws =", fresh.num_ws)
-shapes = []
-hooks = [layer.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape))) for layer in fresh.synthesis.layers]
+stage_shapes = []
+hooks = [layer.register_forward_hook(lambda m, i, o: stage_shapes.append(tuple(o.shape)))
+         for layer in fresh.synthesis.layers]
 with torch.no_grad():
     img = fresh(torch.randn(2, fresh.z_dim, device=device))
 for h in hooks:
     h.remove()
-for i, s in enumerate(shapes):
+for i, s in enumerate(stage_shapes):
     print(f"  styled layer {i} (reads ws[:, {i}]): {s}")
 print("  toRGB:", tuple(img.shape))
 
 # %% [markdown]
-# ## 3. The trained generator
+# ## 3. Training
 #
-# `scripts/train_stylegan.py` trained the checkpoint shipped in
-# `coursekit/weights/stylegan_shapes.pt` (non-saturating loss, lazy R1, Adam
-# β = (0, 0.99), style-mixing regularisation p = 0.9, w̄ tracked with β = 0.995, and an
-# exponential moving average of G's weights; the record below gives the exact
-# commands, including the R1 weight γ, and the training time). A note on γ: the
-# paper's γ = 10 was set for 1024×1024 images; R1 sums the squared gradient over all
-# pixels, so at 32×32 the same γ is a far stronger constraint (StyleGAN2-ADA's rule of
-# thumb, γ ≈ 0.0002·resolution²/batch, gives ≈ 0.006 here). Quick mode only loads
-# the checkpoint. Full mode then **fine-tunes** it for `FINE_TUNE_STEPS` more steps
-# with the same losses, written out here, and keeps an average of the weights as the
-# script does.
+# One step of training is `coursekit.stylegan_train.train_step` (open it: 30 lines). It
+# follows the official code: the non-saturating loss; **lazy R1** (Mescheder et al.
+# 2018), the penalty $\frac{\gamma}{2}\,\mathbb E\|\nabla_x D(x)\|^2$ on real images,
+# computed every 16 D steps and multiplied by 16 (StyleGAN2, Sec. 3.1); Adam with
+# β = (0, 0.99); **style-mixing regularisation**: in 90 % of the fake images the
+# styles switch from one $w$ to another at a random layer, so that no layer can count on
+# its neighbours reading the same $w$ (Sec. 3.1); the running average $\bar w$
+# (β = 0.995); and an exponential moving average of G's weights, which is the generator
+# one samples from.
+#
+# The same function trains the checkpoint we use below. Here it runs from scratch for
+# `DEMO_STEPS` steps, enough to see where training starts:
+
+# %%
+torch.manual_seed(SEED)
+demo = StyleGANTraining(StyleGenerator().to(device), StyleDiscriminator().to(device), StyleGANRecipe())
+z_fixed = torch.randn(16, demo.G.z_dim, device=device)
+demo_log = []
+for step in tqdm(range(DEMO_STEPS), desc="training from scratch", disable=is_quick()):
+    batch = make_shapes(demo.recipe.batch, seed=10_000_000 + step, **LESSON7)[0].to(device)
+    demo_log.append(train_step(demo, batch))
+with torch.no_grad():
+    demo_samples = demo.G_ema(z_fixed).cpu()
+print(f"{DEMO_STEPS} steps of batch {demo.recipe.batch}: last D loss {demo_log[-1]['d_loss']:.3f}, "
+      f"G loss {demo_log[-1]['g_loss']:.3f}; valid samples "
+      f"{sa.sample_report(demo.G_ema, 200, max_area=MAX_AREA)['valid']:.2f}")
+
+# %% [markdown]
+# The checkpoint shipped with coursekit was trained by `scripts/train_stylegan.py` with
+# exactly this step, for far longer; its record (written by the script into the
+# checkpoint) gives the command, the seed, the number of steps and images, and the
+# training time:
 
 # %%
 G, D, meta = load_stylegan(device=device, with_discriminator=True)
-print("checkpoint:", {k: meta[k] for k in ("command", "seed", "steps", "batch", "train_seconds") if k in meta})
+print("command:", meta["command"])
+print(f"seed {meta['seed']}; {meta['steps']:,} steps of batch {meta['batch']} = {meta['images_seen']:,} images; "
+      f"{meta['train_seconds'] / 3600:.1f} h of training on a CPU")
+print("recipe:", meta["recipe"])
+log = meta["log"]
+fig, axes = plt.subplots(1, 2, figsize=(12, 2.8), gridspec_kw={"width_ratios": [1, 1.6]})
+axes[0].plot([r["step"] for r in log], [r["d_loss"] for r in log], label="D loss")
+axes[0].plot([r["step"] for r in log], [r["g_loss"] for r in log], label="G loss")
+axes[0].set(xlabel="step", title="the checkpoint's training losses")
+axes[0].legend()
+with torch.no_grad():
+    shipped = G(z_fixed).cpu()
+draw_image_grid(axes[1], torch.cat([demo_samples[:8], shipped[:8]]), nrow=8,
+                title=f"same z: after {DEMO_STEPS} steps (top) and {meta['steps']:,} steps (bottom)")
+plt.show()
 
-
-def fine_tune(G, D, steps: int, batch: int = 32, lr: float = 0.002, r1_gamma: float = 0.1, r1_every: int = 16,
-              ema_beta: float = 0.995, seed: int = SEED):
-    """Continue training (G, D); returns the moving average of G's weights and the losses."""
-    G_ema = copy.deepcopy(G).eval()
-    G.train()
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.0, 0.99))
-    log = []
-    for step in tqdm(range(steps), disable=is_quick() or steps == 0):
-        real, _ = make_shapes(batch, seed=10_000_000 + seed * 100_000 + step)
-        real = real.to(device)
-        z, z2 = torch.randn(2, batch, G.z_dim, device=device)
-        with torch.no_grad():
-            fake = G.synthesis(mixing_regularised_ws(G, z, z2, 0.9)[0])
-        d_loss = d_loss_bce(D(real), D(fake))
-        if step % r1_every == 0:
-            d_loss = d_loss + 0.5 * r1_gamma * r1_every * r1_penalty(D, real)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-        z, z2 = torch.randn(2, batch, G.z_dim, device=device)
-        ws, w = mixing_regularised_ws(G, z, z2, 0.9)
-        g_loss = g_loss_nonsaturating(D(G.synthesis(ws)))
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        G.update_w_avg(w)
-        with torch.no_grad():
-            for p_ema, p in zip(G_ema.parameters(), G.parameters()):
-                p_ema.lerp_(p, 1 - ema_beta)
-            G_ema.w_avg.copy_(G.w_avg)
-        log.append((d_loss.item(), g_loss.item()))
-    return G_ema.eval(), log
-
-
-torch.manual_seed(SEED)
-before = sa.sample_report(G, N_SAMPLES)
-t0 = time.perf_counter()
-G, ft_log = fine_tune(G, D, FINE_TUNE_STEPS)
-ft_seconds = time.perf_counter() - t0
-after = sa.sample_report(G, N_SAMPLES)
-if ft_log:
-    print(f"fine-tuned {FINE_TUNE_STEPS} steps in {ft_seconds:.0f} s; last d_loss {ft_log[-1][0]:.3f}, g_loss {ft_log[-1][1]:.3f}")
-print(f"valid samples (one plausible shape found): before {before['valid']:.3f}, after {after['valid']:.3f}")
-print("measured shapes:", after["shape"], "\nmeasured colours:", after["colour"], "\nmeasured textures:", after["texture"])
+# %% [markdown]
+# ### What the trained generator draws
+#
+# Everything below is measured by one function, `coursekit.stylegan_report.stylegan_report`,
+# on `N` samples and `N` pairs (`python scripts/measure_stylegan.py --json FILE` runs the same
+# function on the same seeds and writes the figures to a file). **Valid** means the
+# measure found one plausible shape. **Precision and recall** (Kynkäänniemi et al. 2019,
+# k = 3, as in lesson 8) compare samples with real images in the space of measured
+# attributes (position, size, fill, area, colour, texture contrasts, standardised by the
+# real images' statistics): precision is the fraction of samples near some real image,
+# recall the fraction of real images near some sample.
 
 # %%
+t0 = time.perf_counter()
+report = stylegan_report(G, N, seed=SEED, shapes="lesson7")
+samples = report["samples"]
+print(f"measured in {time.perf_counter() - t0:.0f} s")
+print(f"valid samples: {samples['valid']:.3f}")
+for name in ("shape", "texture", "colour"):
+    print(f"  {name + 's':9s}", "  ".join(f"{k} {v:.1%}" for k, v in samples[name].items()))
+print(f"precision {report['precision']:.3f}, recall {report['recall']:.3f} (psi = 1)")
+
 torch.manual_seed(SEED)
 with torch.no_grad():
-    samples = G(torch.randn(32, G.z_dim, device=device)).cpu()
-fig, axes = plt.subplots(1, 2, figsize=(11, 3))
-draw_image_grid(axes[0], samples, nrow=8, title="generated (ψ = 1)")
-draw_image_grid(axes[1], make_shapes(32, seed=99)[0], nrow=8, title="real")
+    grid = G(torch.randn(32, G.z_dim, device=device)).cpu()
+fig, axes = plt.subplots(1, 2, figsize=(12, 3))
+draw_image_grid(axes[0], grid, nrow=8, title="generated (ψ = 1)")
+draw_image_grid(axes[1], make_shapes(32, seed=99, **LESSON7)[0], nrow=8, title="real")
 plt.show()
 
 # %% [markdown]
 # ## 4. Style mixing: a grid
 #
 # Rows are A, columns are B; each cell takes layers `< crossover` from A and the rest
-# from B (all with the same fixed noise). We show three crossovers, named after the
-# paper's groups of resolutions: **coarse** (crossover 4: A gives the 4×4–8×8 styles,
-# B everything from 16×16 on), **middle** (6: A up to 16×16, B only the 32×32
-# styles), **fine** (7: B gives only the last layer).
+# from B (all with the same fixed noise). **Before measuring anything, we name the
+# crossover the paper's account points to: 4**, where A gives the 4×4 and 8×8 styles
+# and B the 16×16 ones. If the coarse styles decide the layout, each *row* should keep
+# A's shape, position and size, and each *column* B's colour and texture. A second
+# crossover, 2 (only the 4×4 styles from A), shows how much of the layout the very
+# first layers decide.
 
 # %%
-CROSSOVERS = {"coarse": 4, "middle": 6, "fine": 7}
+CROSSOVER, EARLY = 4, 2
 gen = torch.Generator().manual_seed(7)
-z_a, z_b = torch.randn(4, G.z_dim, generator=gen).to(device), torch.randn(5, G.z_dim, generator=gen).to(device)
+z_a, z_b = torch.randn(5, G.z_dim, generator=gen).to(device), torch.randn(6, G.z_dim, generator=gen).to(device)
 with torch.no_grad():
     w_a, w_b = G.mapping(z_a), G.mapping(z_b)
     img_a, img_b = G.synthesis(G.broadcast(w_a), "const").cpu(), G.synthesis(G.broadcast(w_b), "const").cpu()
-    grids = {}
-    for name, c in CROSSOVERS.items():
-        cells = [G.synthesis(G.mix(w_a[i:i + 1].expand(5, -1), w_b, c), "const").cpu() for i in range(4)]
-        grids[name] = torch.cat(cells)  # rows A, columns B
-blank = torch.ones(1, 3, 32, 32)
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
-for ax, (name, grid) in zip(axes, grids.items()):
-    table = torch.cat([blank, img_b] + [torch.cat([img_a[i:i + 1], grid[5 * i:5 * i + 5]]) for i in range(4)])
-    draw_image_grid(ax, table, nrow=6, title=f"{name}: crossover {CROSSOVERS[name]} (top row B, left column A)")
+    grids = {c: torch.cat([G.synthesis(G.mix(w_a[i:i + 1].expand(len(w_b), -1), w_b, c), "const").cpu()
+                           for i in range(len(w_a))]) for c in (EARLY, CROSSOVER)}
+blank = torch.ones(1, 3, 16, 16)
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+for ax, (c, cells) in zip(axes, grids.items()):
+    rows = [torch.cat([img_a[i:i + 1], cells[len(w_b) * i:len(w_b) * (i + 1)]]) for i in range(len(w_a))]
+    draw_image_grid(ax, torch.cat([blank, img_b] + rows), nrow=len(w_b) + 1,
+                    title=f"crossover {c}: layers 0–{c - 1} from A (left column), {c}–{G.num_ws - 1} from B (top row)")
 plt.show()
 
 # %% [markdown]
 # ## 5. Style mixing, measured
 #
-# For `N_PAIRS` random pairs (A, B) and every crossover 0…8, we render A, B and the
-# mix with the same fixed noise, measure all three, and count (over the pairs where
-# all three images are valid) how often the mix has **A's coarse attributes** (same
-# shape, position within ±0.06, size within ±0.04) and **B's fine attributes** (same
-# colour and texture). The columns "B's coarse" and "A's fine" count agreement with
-# the *other* parent, a baseline for chance agreement. Crossover 0 is pure B and 8
-# pure A by construction, which checks the bookkeeping.
+# For `N` random pairs (A, B) and every crossover 0…6, we render A, B and the mix with
+# the same fixed noise and measure all three. For each attribute we keep the pairs whose
+# parents **differ** in it (and whose three images are valid) and count how often the
+# mix takes it from A. Crossover 0 is pure B and 6 pure A by construction, which checks
+# the bookkeeping. The paper's account predicts, at crossover 4: shape, x, y and size
+# from A, colour and texture from B (taken from A ≈ 0).
 
 # %%
-t0 = time.perf_counter()
-table = sa.mixing_table(G, N_PAIRS, seed=SEED)
-print(f"{'crossover':>9} {'A coarse':>9} {'B fine':>7} {'B coarse':>9} {'A fine':>7} {'valid':>6}   "
-      + " ".join(f"{k:>7}" for k in sa.COARSE + sa.FINE))
+table = report["mixing"]
+attrs_all = sa.COARSE + sa.FINE
+print("taken from A, among the pairs whose parents differ in it (number of such pairs):")
+print(f"{'crossover':>9} " + " ".join(f"{k:>13}" for k in attrs_all) + f" {'valid':>6}")
 for r in table:
-    print(f"{r['crossover']:>9} {r['coarse_from_a']:>9.3f} {r['fine_from_b']:>7.3f} {r['coarse_from_b']:>9.3f} "
-          f"{r['fine_from_a']:>7.3f} {r['valid']:>6.3f}   " + " ".join(f"{r['per_attribute'][k]:>7.3f}" for k in sa.COARSE + sa.FINE))
-print(f"(the last six columns: fraction of mixes taking that attribute from A, among pairs where A and B differ in it; "
-      f"{time.perf_counter() - t0:.1f} s)")
-coarse_row = table[CROSSOVERS["coarse"]]
-print(f"\nAt the coarse crossover ({CROSSOVERS['coarse']}): A's coarse attributes kept in {coarse_row['coarse_from_a']:.1%}, "
-      f"B's fine attributes in {coarse_row['fine_from_b']:.1%} of {N_PAIRS} mixes (target: 80 % each).")
+    print(f"{r['crossover']:>9} " + " ".join(f"{r['per_attribute'][k]:>7.3f} ({r['differing_pairs'][k]:>3})"
+                                            for k in attrs_all) + f" {r['valid']:>6.3f}")
+row = table[CROSSOVER]
+print(f"\nAt crossover {CROSSOVER}: " + ", ".join(f"{k} from A in {row['per_attribute'][k]:.1%}" for k in sa.COARSE)
+      + "; " + ", ".join(f"{k} from B in {1 - row['per_attribute'][k]:.1%}" for k in sa.FINE)
+      + f" ({N} pairs, {row['valid']:.0%} with all three images valid).")
 
 # %%
 cs = [r["crossover"] for r in table]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-axes[0].plot(cs, [r["coarse_from_a"] for r in table], "o-", label="A's coarse kept")
-axes[0].plot(cs, [r["fine_from_b"] for r in table], "s-", label="B's fine kept")
-axes[0].set(xlabel="crossover (layers < c from A)", ylabel="fraction of mixes", ylim=(-0.02, 1.02))
-axes[0].legend()
-for k in sa.COARSE + sa.FINE:
-    axes[1].plot(cs, [r["per_attribute"][k] for r in table], "o-", label=k)
-axes[1].set(xlabel="crossover", ylabel="taken from A (pairs that differ)", ylim=(-0.02, 1.02))
-axes[1].legend(fontsize=8, ncol=2)
+fig, ax = plt.subplots(figsize=(7, 3.4))
+for k, style in zip(attrs_all, ("o-", "s-", "^-", "d-", "o--", "s--")):
+    ax.plot(cs, [r["per_attribute"][k] for r in table], style, label=k)
+ax.axvline(CROSSOVER, color="grey", lw=0.8)
+ax.set(xlabel="crossover c (layers < c from A)", ylabel="taken from A (pairs that differ)", ylim=(-0.02, 1.02),
+       xticks=cs)
+ax.legend(fontsize=8, ncol=2)
 plt.show()
+switch = {k: next((r["crossover"] for r in table if r["per_attribute"][k] >= 0.5), None) for k in attrs_all}
+print("first crossover at which each attribute comes from A in at least half of the pairs that differ:", switch)
 
 # %% [markdown]
-# Read the right panel from left to right: an attribute switches from B to A at the
-# layer that decides it. In this run, the printed per-attribute columns say at which
-# crossover each attribute moves; the text of the paper predicts layout first, colour
-# and micro-structure last.
-#
-# Read the `shape` column before crediting "A's coarse kept". This generator draws
-# almost only circles (the histogram in section 3), so few pairs differ in shape, and
-# in the recorded run most of those mixes did *not* take A's shape even at crossover 4:
-# the coarse score is carried by position and size. Here the shape is decided by the
-# 16×16–32×32 layers, against the paper's account. `docs/stylegan_runs.md` keeps the
-# runs tried to change that (larger shapes, other learning rates and R1 weights): in
-# those, too, the mixes often took B's shape at crossover 4 (the numbers are in that file).
-#
-# Why does colour land where the paper says and shape does not? A style reaches the
-# image only through AdaIN, which sets each channel's mean and spread. Colour is nearly
-# such a per-channel amount, so the last styles can always set it: in every run in that
-# file the mixes at crossover 4 took A's colour in at most 3 % of the pairs that differ.
-# An outline or a stripe pattern is drawn by the convolutions; a style can only choose
-# among the patterns already in the feature maps, by turning channels up or down. Nothing
-# in the losses says at which layer that choice must be made (style-mixing
-# regularisation only asks every mix to look real), so training decides, and it decides
-# differently from run to run and even within one run: in the longest run in that file
-# the mixes at crossover 4 took A's texture in 0.73 of the pairs that differ at 3,000
-# steps, 0.29 at 9,000 and 0.70 at 15,000.
+# Read the plot from left to right: an attribute switches from B to A at the layers that
+# decide it. The printed line above says where each one switches in this generator.
+# Shape, position and size are decided by the 4×4–8×8 styles, so they come from A at
+# crossover 4; the texture, which only the 16×16 layers can draw, comes from B there;
+# colour, a per-channel amount that any layer's style could set, is decided by the last
+# layers too. Nothing in the losses names a layer for each attribute: style-mixing
+# regularisation only asks every mix to look real. The division of labour is what the
+# training found, and the data set made it possible.
 #
 # ## 6. Truncation in W: quality against diversity
 #
-# $w' = \bar w + \psi(w - \bar w)$ pulls every style towards the average one. We
-# sweep ψ and measure **quality** and **diversity** in two ways:
-#
-# * improved **precision and recall** (Kynkäänniemi et al. 2019, k = 3, `coursekit.metrics.precision_recall`)
-#   in the space of measured attributes (`shape_attributes.attribute_features`: position, size, fill, area,
-#   colour, texture contrasts, standardised by the real images' statistics): precision is the fraction of
-#   samples that land near some real image, recall the fraction of real images near some sample;
-# * the fraction of **valid** samples (one plausible shape found), and the number of distinct
-#   (shape, colour, texture) combinations among them (54 exist) with the spread (std) of their positions.
+# $w' = \bar w + \psi(w - \bar w)$ pulls every style towards the average one
+# (Appendix B of the paper, which also applies it to the coarse layers only). We sweep ψ
+# and measure precision, recall and the fraction of valid samples, on `N` samples each.
 
 # %%
-psis = [0.0, 0.25, 0.5, 0.7, 0.85, 1.0]
-rows = []
-gen = torch.Generator().manual_seed(SEED + 1)
-z = torch.randn(N_SAMPLES, G.z_dim, generator=gen).to(device)
-real_f = sa.attribute_features(make_shapes(N_SAMPLES, seed=4321)[0])
-mu, sd = real_f.mean(dim=0), real_f.std(dim=0).clamp(min=1e-6)
+print(f"{'psi':>5} {'precision':>10} {'recall':>7} {'valid':>7}")
+for t in report["truncation"]:
+    print(f"{t['psi']:>5.2f} {t['precision']:>10.3f} {t['recall']:>7.3f} {t['valid']:>7.3f}")
+psis = [t["psi"] for t in report["truncation"]]
 with torch.no_grad():
-    for psi in psis:
-        fake = G(z, psi=psi, noise_mode="const").cpu()
-        precision, recall = precision_recall((real_f - mu) / sd, (sa.attribute_features(fake) - mu) / sd, k=3)
-        m = sa.measure_shapes(fake)
-        v = m["valid"]
-        combos = len(set(zip(m["shape"][v].tolist(), m["colour"][v].tolist(), m["texture"][v].tolist())))
-        spread = torch.cat([m["x"][v], m["y"][v]]).std().item() if v.sum() > 1 else float("nan")
-        rows.append((psi, precision, recall, v.float().mean().item(), combos, spread))
-print(f"{'psi':>5} {'precision':>10} {'recall':>7} {'valid':>7} {'combos (of 54)':>15} {'position std':>13}")
-for psi, precision, recall, valid, combos, spread in rows:
-    print(f"{psi:>5.2f} {precision:>10.3f} {recall:>7.3f} {valid:>7.3f} {combos:>15d} {spread:>13.3f}")
-print(f"real data: position std {torch.cat([attrs['x'], attrs['y']]).std().item():.3f}")
-with torch.no_grad():
-    strip = torch.cat([G(z[:8], psi=psi, noise_mode="const").cpu() for psi in psis])
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.3]})
-for col, label in ((1, "precision"), (2, "recall"), (3, "valid")):
-    axes[0].plot(psis, [r[col] for r in rows], "o-", label=label)
-axes[0].set(xlabel="ψ", ylim=(-0.02, 1.02), title="quality vs diversity")
+    zs = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(SEED + 1)).to(device)
+    strip = torch.cat([G(zs, psi=psi, noise_mode="const").cpu() for psi in psis])
+    coarse_only = G(zs, psi=0.0, noise_mode="const", cutoff=CROSSOVER).cpu()
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 1.4]})
+for key in ("precision", "recall", "valid"):
+    axes[0].plot(psis, [t[key] for t in report["truncation"]], "o-", label=key)
+axes[0].set(xlabel="ψ", ylim=(-0.02, 1.02), title="quality against diversity")
 axes[0].legend()
-draw_image_grid(axes[1], strip, nrow=8, title="rows: ψ = " + ", ".join(f"{p:g}" for p in psis))
+draw_image_grid(axes[1], torch.cat([strip, coarse_only]), nrow=8,
+                title="rows: ψ = " + ", ".join(f"{p:g}" for p in psis) + f", then ψ = 0 on layers < {CROSSOVER} only")
 plt.show()
+first, last = report["truncation"][0], report["truncation"][-1]
+print(f"From psi = {first['psi']:g} to {last['psi']:g}: precision {first['precision']:.3f} -> {last['precision']:.3f}, "
+      f"recall {first['recall']:.3f} -> {last['recall']:.3f}.")
 
 # %% [markdown]
+# At ψ = 0 every sample is the image of $\bar w$: one shape, one colour, so recall
+# collapses to the few real images that happen to look like it, whatever its quality.
+# In between, the printed table shows what truncation buys this generator: precision
+# measures how many samples look like real data, recall how much of the data is still
+# covered. The last row of the picture keeps each sample's 16×16 styles and truncates
+# only the 4×4–8×8 ones to $\bar w$: one layout, repainted in each sample's own colour
+# and texture. That is the paper's use of the coarse-only cutoff, and a mixing picture
+# of its own.
+#
 # ## 7. Noise changes only fine detail
 #
 # Keep the styles fixed and redraw only the noise, `K` times. If the noise does what
-# the paper says, pixels change a little (inside the shape, where the texture is) but
-# the measured attributes don't. As a contrast, we also redraw z.
+# the paper says, pixels change a little but the measured attributes don't. As a
+# contrast, we also redraw z.
 
 # %%
 K = quick_or_full(3, 8)
 gen = torch.Generator().manual_seed(SEED + 2)
-ws = G.broadcast(G.mapping(torch.randn(N_SAMPLES // 2, G.z_dim, generator=gen).to(device))).detach()
+ws = G.broadcast(G.mapping(torch.randn(N // 2, G.z_dim, generator=gen).to(device))).detach()
 with torch.no_grad():
     base = G.synthesis(ws, "const").cpu()
     redraws = [G.synthesis(ws, "random").cpu() for _ in range(K)]
-    other = G(torch.randn(N_SAMPLES // 2, G.z_dim, generator=gen).to(device), noise_mode="const").cpu()
-m0 = sa.measure_shapes(base)
+    other = G(torch.randn(N // 2, G.z_dim, generator=gen).to(device), noise_mode="const").cpu()
+m0 = sa.measure_shapes(base, MAX_AREA)
 mask = ((base + 1) / 2).amax(dim=1) > sa.MASK_LEVEL  # [n, H, W]
+
+
+def changed(m: dict, names: tuple[str, ...]) -> float:
+    ok = m0["valid"] & m["valid"]
+    return (~sa.agree(m, m0, names) & ok).sum().item() / max(1, ok.sum().item())
+
+
 pix_in, pix_out, coarse_changed, fine_changed = [], [], [], []
 for img in redraws:
     diff = (img - base).abs().mean(dim=1)  # [n, H, W]
     pix_in.append(diff[mask].mean().item())
     pix_out.append(diff[~mask].mean().item())
-    m = sa.measure_shapes(img)
-    ok = m0["valid"] & m["valid"]
-    coarse_changed.append((~sa.agree(m, m0, sa.COARSE) & ok).sum().item() / max(1, ok.sum().item()))
-    fine_changed.append((~sa.agree(m, m0, sa.FINE) & ok).sum().item() / max(1, ok.sum().item()))
-m = sa.measure_shapes(other)
-ok = m0["valid"] & m["valid"]
+    m = sa.measure_shapes(img, MAX_AREA)
+    coarse_changed.append(changed(m, sa.COARSE))
+    fine_changed.append(changed(m, sa.FINE))
+m_other = sa.measure_shapes(other, MAX_AREA)
 print(f"noise redrawn {K}×: mean |pixel change| inside the shape {np.mean(pix_in):.3f}, outside {np.mean(pix_out):.3f} "
       f"(pixels span 2.0)")
 print(f"  attributes changed: coarse {np.mean(coarse_changed):.1%}, fine {np.mean(fine_changed):.1%} of images")
-print(f"z redrawn instead:  coarse {(~sa.agree(m, m0, sa.COARSE) & ok).sum().item() / max(1, ok.sum().item()):.1%}, "
-      f"fine {(~sa.agree(m, m0, sa.FINE) & ok).sum().item() / max(1, ok.sum().item()):.1%} of images")
+print(f"z redrawn instead:  coarse {changed(m_other, sa.COARSE):.1%}, fine {changed(m_other, sa.FINE):.1%} of images")
 strengths = [layer.noise.weight.abs().mean().item() for layer in G.synthesis.layers]
 print("learned noise strength per layer (mean |weight|):", [f"{s:.3f}" for s in strengths])
-std_map = torch.stack(redraws).std(dim=0).mean(dim=1)  # [n, H, W]
-fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
-draw_image_grid(axes[0], base[:4], nrow=4, title="fixed styles")
-axes[1].imshow(torch.cat(list(std_map[:4]), dim=1), cmap="magma")
-axes[1].set_title("std over noise redraws")
-axes[1].set_axis_off()
-plt.show()
 
 # %% [markdown]
-# How to read these numbers: the paper's claim is that noise adds stochastic detail
-# and leaves the image's identity alone. The pixel change inside the shape against
-# outside it says where the noise acts; the attribute changes say whether it moves
-# anything the measure can see. Compare the fine and coarse fractions with each other
-# and with the z-redraw baseline, and look at the learned noise strengths per layer:
-# a generator this small may draw part of its texture from the noise of the last
-# layers, in which case redrawing the noise flips the measured texture of some images.
+# The noise's effect is printed in pixels and in attributes: compare the fraction of
+# images whose attributes change when only the noise is redrawn with the fraction when
+# z is redrawn. The learned noise strengths say which layers use their noise at all.
 #
 # ## 8. Try it: a style mixer
 #
 # Pick seed A, seed B, the crossover and ψ (the widget truncates both in W, then mixes).
+# Run the cell to get the controls; a saved copy of this notebook shows the picture
+# the widget last drew.
 
 # %%
 from coursekit.widgets import style_mixer  # noqa: E402
 
-style_mixer(G, seed_a=3, seed_b=11, crossover=CROSSOVERS["coarse"], psi=0.7)
+style_mixer(G, seed_a=3, seed_b=11, crossover=CROSSOVER, psi=0.7)
 
 # %% [markdown]
 # ## Closing note
 #
-# Everything below is read from this run.
+# The figures this lesson measured, in one place.
 
 # %%
-print(f"mode: {'quick' if is_quick() else 'full'}; notebook time so far: {time.perf_counter() - NOTEBOOK_START:.0f} s")
-print(f"checkpoint: `{meta.get('command')}`, seed {meta.get('seed')}, {meta.get('steps')} steps of batch "
-      f"{meta.get('batch')}, {meta.get('train_seconds')} s of training (shared 2-core CPU)")
-print(f"{'fine-tuned ' + str(FINE_TUNE_STEPS) + ' steps here' if FINE_TUNE_STEPS else 'loaded, not trained here'}")
-for name, c in CROSSOVERS.items():
+print(f"mode: {'quick' if is_quick() else 'full'}; notebook time: {time.perf_counter() - NOTEBOOK_START:.0f} s")
+print(f"checkpoint: {meta['steps']:,} steps, {meta['images_seen']:,} images; valid samples {samples['valid']:.3f}; "
+      f"precision {report['precision']:.3f}, recall {report['recall']:.3f}")
+for c in (EARLY, CROSSOVER):
     r = table[c]
-    print(f"{name:>7} crossover {c}: A's coarse kept {r['coarse_from_a']:.1%}, B's fine kept {r['fine_from_b']:.1%} "
-          f"({N_PAIRS} pairs, {r['valid']:.0%} valid)")
+    print(f"crossover {c}: taken from A: " + ", ".join(f"{k} {r['per_attribute'][k]:.2f}" for k in attrs_all))

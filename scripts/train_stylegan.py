@@ -1,16 +1,15 @@
 """Train the small StyleGAN that lesson 7 loads (``coursekit/weights/stylegan_shapes.pt``).
 
-Data: ``coursekit.data.make_shapes``, a fresh batch every step (seeded by the
-step, so a run is reproducible and never sees the same image twice).
-Losses: non-saturating (Goodfellow et al. 2014) with lazy R1 on real images
-(Mescheder et al. 2018; γ = 10, every ``r1_every`` D steps, scaled by it, as in
-StyleGAN2), Adam β = (0, 0.99), style-mixing regularisation p = 0.9, w̄ with
-β = 0.995, and an exponential moving average of G's weights (the shipped G),
-as in Karras et al. 2019's official code.
+Data: ``coursekit.data.make_shapes`` (by default lesson 7's 16×16 set,
+``coursekit.shapes.LESSON7``), a fresh batch every step (seeded by the step, so
+a run is reproducible and never sees the same image twice). The step is
+``coursekit.stylegan_train.train_step`` (the one lesson 7 uses): non-saturating
+loss, lazy R1 on real images, Adam β = (0, 0.99), style-mixing regularisation,
+w̄, and an exponential moving average of G's weights (the shipped G).
 
-    python scripts/train_stylegan.py --steps 3000            # train, save, evaluate
-    python scripts/train_stylegan.py --steps 3000 --resume   # continue an interrupted run
-    python scripts/train_stylegan.py --eval-only             # re-measure the shipped checkpoint
+    python scripts/train_stylegan.py --steps 30000            # train, save, evaluate
+    python scripts/train_stylegan.py --steps 30000 --resume   # continue an interrupted run
+    python scripts/train_stylegan.py --eval-only              # re-measure the shipped checkpoint
 
 Every ``--save-every`` steps the training state (G, G_ema, D, both Adams) is
 written to ``--state`` and the shipped checkpoint (G_ema + D, a few MB) to
@@ -20,7 +19,7 @@ written to ``--state`` and the shipped checkpoint (G_ema + D, a few MB) to
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import json
 import shlex
 import sys
@@ -30,48 +29,47 @@ from pathlib import Path
 import torch
 
 from coursekit.data import make_shapes
-from coursekit.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
 from coursekit.runtime import runs_dir, seed_everything
+from coursekit.shape_attributes import COARSE, FINE
 from coursekit.shapes import RANGES
-from coursekit.stylegan import (
-    WEIGHTS,
-    StyleDiscriminator,
-    StyleGANConfig,
-    StyleGenerator,
-    load_stylegan,
-    mixing_regularised_ws,
-    save_stylegan,
-)
+from coursekit.stylegan import WEIGHTS, StyleDiscriminator, StyleGANConfig, StyleGenerator, load_stylegan, save_stylegan
+from coursekit.stylegan_report import stylegan_report
+from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
 
-
-DEFAULT_WIDTHS = StyleGANConfig().channels  # synthesis widths at 4, 8, 16, 32 px
-DEFAULT_D_WIDTHS = StyleGANConfig().d_channels  # discriminator widths at 32, 16, 8, 4 px
+DEFAULT_WIDTHS = StyleGANConfig().channels  # synthesis widths at 4, 8, 16 px
+DEFAULT_D_WIDTHS = StyleGANConfig().d_channels  # discriminator widths at 16, 8, 4 px
 
 
 def _widths(text: str) -> tuple[int, ...]:
-    """``"64,64,64,64"`` → ``(64, 64, 64, 64)``: one positive width per resolution 4, 8, 16, 32."""
+    """``"64,64,32"`` → ``(64, 64, 32)``: one positive width per resolution (4, 8, 16, … up to the image size)."""
     widths = tuple(int(x) for x in text.split(","))
-    if len(widths) != len(DEFAULT_WIDTHS) or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"expected {len(DEFAULT_WIDTHS)} positive widths, got {text!r}")
+    if len(widths) < 2 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected two or more positive widths, got {text!r}")
     return widths
+
+
+def image_size(shapes: str) -> int:
+    """The image size of a ``coursekit.shapes.RANGES`` preset (32 unless it says otherwise)."""
+    return RANGES[shapes].get("size", 32)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.002)
-    p.add_argument("--r1-gamma", type=float, default=10.0)
-    p.add_argument("--r1-every", type=int, default=16)
-    p.add_argument("--mixing-prob", type=float, default=0.9)
-    p.add_argument("--ema-kimg", type=float, default=5.0, help="half-life of G's weight average, in 1000 images")
-    p.add_argument("--shapes", choices=tuple(RANGES), default="small",
-                   help="size range of the training shapes (coursekit.shapes.SMALL or LARGE)")
+    recipe = StyleGANRecipe()
+    p.add_argument("--steps", type=int, default=30000)
+    p.add_argument("--batch", type=int, default=recipe.batch)
+    p.add_argument("--lr", type=float, default=recipe.lr)
+    p.add_argument("--r1-gamma", type=float, default=recipe.r1_gamma)
+    p.add_argument("--r1-every", type=int, default=recipe.r1_every)
+    p.add_argument("--mixing-prob", type=float, default=recipe.mixing_prob)
+    p.add_argument("--ema-kimg", type=float, default=recipe.ema_kimg, help="half-life of G's weight average, in 1000 images")
+    p.add_argument("--shapes", choices=tuple(RANGES), default="lesson7",
+                   help="the training shapes: a coursekit.shapes.RANGES preset (default lesson7: 16×16)")
     p.add_argument("--channels", type=_widths, default=DEFAULT_WIDTHS,
-                   help="synthesis widths at 4, 8, 16 and 32 px, comma-separated (default "
+                   help="synthesis widths at 4, 8, 16 (, 32) px, comma-separated (default "
                         + ",".join(map(str, DEFAULT_WIDTHS)) + ")")
     p.add_argument("--d-channels", type=_widths, default=DEFAULT_D_WIDTHS,
-                   help="discriminator widths at 32, 16, 8 and 4 px, comma-separated (default "
+                   help="discriminator widths from the image size down to 4 px, comma-separated (default "
                         + ",".join(map(str, DEFAULT_D_WIDTHS)) + ")")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -86,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def real_batch(step: int, batch: int, seed: int, shapes: str = "small") -> torch.Tensor:
+def real_batch(step: int, batch: int, seed: int, shapes: str = "lesson7") -> torch.Tensor:
     """The step's batch of real shapes: fixed by (seed, step)."""
     images, _ = make_shapes(batch, seed=seed * 1_000_003 + step + 1, **RANGES[shapes])
     return images
@@ -98,15 +96,9 @@ def load_state(args: argparse.Namespace) -> dict:
     if not args.state.exists():
         raise SystemExit(f"--resume: no saved state at {args.state} (pass the --state of the run to continue)")
     s = torch.load(args.state, map_location="cpu", weights_only=False)
-    saved = {k: (tuple(s[k]) if k in s else None) for k in ("channels", "d_channels")} | {"shapes": s.get("shapes")}
+    saved = {"channels": tuple(s["channels"]), "d_channels": tuple(s["d_channels"]), "shapes": s["shapes"]}
     wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes}
-    differ = [k for k in saved if saved[k] is not None and saved[k] != wanted[k]]
-    config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels)
-    for key, net, model in (("channels", "G", StyleGenerator), ("d_channels", "D", StyleDiscriminator)):
-        if saved[key] is None:  # a state saved before the widths were recorded: compare the tensors' shapes
-            shapes = {k: v.shape for k, v in model(config).state_dict().items()}
-            if any(shapes.get(k) != v.shape for k, v in s[net].items()):
-                differ.append(key)
+    differ = [k for k in saved if saved[k] != wanted[k]]
     if differ:
         runs = " ; ".join(s.get("commands", ["(not recorded)"]))
         names = ", ".join("--" + k.replace("_", "-") for k in differ)
@@ -115,133 +107,99 @@ def load_state(args: argparse.Namespace) -> dict:
     return s
 
 
+def recipe_of(args: argparse.Namespace) -> StyleGANRecipe:
+    return StyleGANRecipe(batch=args.batch, lr=args.lr, r1_gamma=args.r1_gamma, r1_every=args.r1_every,
+                          mixing_prob=args.mixing_prob, ema_kimg=args.ema_kimg)
+
+
 def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
     config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels)
-    G, D = StyleGenerator(config), StyleDiscriminator(config)
-    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
-    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
-    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
-    start, elapsed, log = 0, 0.0, []
+    saved = load_state(args) if args.resume else None
+    if config.resolution != image_size(args.shapes):
+        raise SystemExit(f"--channels {args.channels} draw {config.resolution}×{config.resolution} images, "
+                         f"but --shapes {args.shapes} is {image_size(args.shapes)}×{image_size(args.shapes)}")
+    t = StyleGANTraining(StyleGenerator(config), StyleDiscriminator(config), recipe_of(args))
+    elapsed, log = 0.0, []
     command = "python scripts/train_stylegan.py " + " ".join(shlex.quote(a) for a in args.argv)
     commands = [command]  # every command that contributed steps, in order (a resumed run appends)
-    if args.resume:
-        s = load_state(args)
-        for obj, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
-            obj.load_state_dict(s[key])
-        start, elapsed, log = s["step"], s["elapsed"], s["log"]
-        commands = s.get("commands", ["(earlier command not recorded)"]) + [f"{command}  # from step {start}"]
+    if saved is not None:
+        s = saved
+        t.load_state_dict(s)
+        elapsed, log = s["elapsed"], s["log"]
+        commands = s.get("commands", ["(earlier command not recorded)"]) + [f"{command}  # from step {t.step}"]
         torch.set_rng_state(s["rng"])
-        print(f"resumed from {args.state} at step {start}")
+        print(f"resumed from {args.state} at step {t.step}")
     t0 = time.perf_counter() - elapsed
-    beta_ema = 0.5 ** (args.batch / (args.ema_kimg * 1000))
     last_r1 = 0.0
-    for step in range(start, args.steps):
-        real = real_batch(step, args.batch, args.seed, args.shapes)  # [B, 3, 32, 32]
-        # --- discriminator: non-saturating loss, lazy R1 on real images
-        z, z2 = torch.randn(args.batch, config.z_dim), torch.randn(args.batch, config.z_dim)
-        with torch.no_grad():
-            ws, _ = mixing_regularised_ws(G, z, z2, args.mixing_prob)
-            fake = G.synthesis(ws)
-        d_loss = d_loss_bce(D(real), D(fake))
-        if step % args.r1_every == 0:  # lazy R1: ‖∇D‖² on real images, every r1_every steps (logged: its last value)
-            r1 = r1_penalty(D, real)
-            d_loss = d_loss + 0.5 * args.r1_gamma * r1 * args.r1_every
-            last_r1 = r1.item()
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-        # --- generator: non-saturating loss with style-mixing regularisation
-        z, z2 = torch.randn(args.batch, config.z_dim), torch.randn(args.batch, config.z_dim)
-        ws, w = mixing_regularised_ws(G, z, z2, args.mixing_prob)
-        g_loss = g_loss_nonsaturating(D(G.synthesis(ws)))
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        G.update_w_avg(w)
-        # --- G_ema: exponential moving average of the weights (ramped up over the first steps)
-        beta = min(beta_ema, (step + 1) / (step + 10))
-        with torch.no_grad():
-            for p_ema, p in zip(G_ema.parameters(), G.parameters()):
-                p_ema.lerp_(p, 1.0 - beta)
-            for b_ema, b in zip(G_ema.buffers(), G.buffers()):
-                b_ema.copy_(b)
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            rec = {
-                "step": step + 1,
-                "d_loss": round(d_loss.item(), 4),
-                "g_loss": round(g_loss.item(), 4),
-                "r1": round(last_r1, 4),
-                "time": round(time.perf_counter() - t0, 1),
-            }
+    while t.step < args.steps:
+        losses = train_step(t, real_batch(t.step, args.batch, args.seed, args.shapes))
+        last_r1 = losses.get("r1", last_r1)
+        step = t.step
+        if step % args.log_every == 0 or step == args.steps:
+            rec = {"step": step, "d_loss": round(losses["d_loss"], 4), "g_loss": round(losses["g_loss"], 4),
+                   "r1": round(last_r1, 4), "time": round(time.perf_counter() - t0, 1)}
             log.append(rec)
             print(json.dumps(rec), flush=True)
-        if (step + 1) % args.save_every == 0 or step + 1 == args.steps:
+        if step % args.save_every == 0 or step == args.steps:
             elapsed = time.perf_counter() - t0
-            args.state.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
-                 "opt_d": opt_d.state_dict(), "step": step + 1, "elapsed": elapsed, "log": log,
-                 "rng": torch.get_rng_state(), "commands": commands,
-                 "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes},
-                args.state,
-            )
-            meta = {"seed": args.seed, "shapes": args.shapes, "steps": step + 1, "batch": args.batch,
-                    "train_seconds": round(elapsed, 1), "command": " ; ".join(commands), "last_log": log[-1:]}
-            save_stylegan(args.out, G_ema, D, meta)
+            save_state(args.state, t.state_dict() | {
+                "elapsed": elapsed, "log": log, "rng": torch.get_rng_state(), "commands": commands,
+                "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes})
+            meta = {"seed": args.seed, "shapes": args.shapes, "steps": step, "batch": args.batch,
+                    "images_seen": step * args.batch, "train_seconds": round(elapsed, 1),
+                    "command": " ; ".join(commands), "recipe": dataclasses.asdict(t.recipe), "last_log": log[-1:],
+                    "log": log[::max(1, len(log) // 400)]}  # at most ~400 points for the lesson's curves
+            save_stylegan(args.out, t.G_ema, t.D, meta)
     return {"train_seconds": round(time.perf_counter() - t0, 1), "log": log}
 
 
-def evaluate(G: StyleGenerator, n: int, seed: int, shapes: str = "small") -> dict:
-    """Measure ``G`` (trained on ``shapes``): validity, attribute spread, and the style-mixing table."""
-    from coursekit.shape_attributes import MAX_AREAS, mixing_table, sample_report
-
-    max_area = MAX_AREAS[shapes]  # the validity bound of the data it was trained on
-    torch.manual_seed(seed)
-    report = {"samples": sample_report(G, n, max_area=max_area)}
-    report["mixing"] = mixing_table(G, n, crossovers=range(G.num_ws + 1), seed=seed, max_area=max_area)
-    return report
+def save_state(path: Path, state: dict) -> None:
+    """Write ``state`` atomically (a temporary file renamed), so a kill mid-save keeps the last good state."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
 
 
 def write_readme(path: Path, meta: dict, report: dict) -> None:
+    """``README_stylegan.md`` beside the checkpoint: how it was trained and what it measures."""
     rows = "\n".join(
-        f"| {r['crossover']} | {r['coarse_from_a']:.3f} | {r['fine_from_b']:.3f} | {r['coarse_from_b']:.3f} "
-        f"| {r['fine_from_a']:.3f} | {r['valid']:.3f} |"
-        for r in report["mixing"]
-    )
+        f"| {r['crossover']} | " + " | ".join(f"{r['per_attribute'][k]:.3f} ({r['differing_pairs'][k]})"
+                                             for k in COARSE + FINE) + f" | {r['valid']:.3f} |"
+        for r in report["mixing"])
+    s = report["samples"]
+    psi_rows = "\n".join(f"| {t['psi']:g} | {t['precision']:.3f} | {t['recall']:.3f} | {t['valid']:.3f} |"
+                         for t in report["truncation"])
     text = f"""# `{path.name}`: {"the small StyleGAN of lesson 7" if path.name == WEIGHTS.name else "a small StyleGAN"}
 
-Trained by `scripts/train_stylegan.py` on `coursekit.data.make_shapes` (32×32,
-{meta.get('shapes', 'small')} shapes, a fresh seeded batch every step). Contents: the config, `G` (the exponential
-moving average of the generator's weights, with its running w̄), `D` (the
-discriminator, for fine-tuning) and `meta`.
+Trained by `scripts/train_stylegan.py` on `coursekit.data.make_shapes` (preset `{meta.get('shapes')}`, a fresh
+seeded batch every step) with `coursekit.stylegan_train.train_step`. Contents: the config, `G` (the exponential
+moving average of the generator's weights, with its running w̄), `D` (the discriminator) and `meta`.
 
 - command(s), in order (a resumed run appends its command and the step it started from):
   `{meta.get('command')}`
-- seed: {meta.get('seed')}; steps completed: {meta.get('steps')} (the run saves every `--save-every`
-  steps, so it can be stopped early and resumed with `--resume`); batch: {meta.get('batch')}
+- seed {meta.get('seed')}; {meta.get('steps')} steps of batch {meta.get('batch')} = {meta.get('images_seen')} images seen
+- recipe: `{json.dumps(meta.get('recipe'))}`
 - training time: {meta.get('train_seconds')} s wall clock on a 2-core CPU, which may have been shared with other jobs
-- R1 weight γ: the script's default is the paper's 10; a command with `--r1-gamma` overrides it from the
-  step it resumed at. R1 sums the squared gradient over all pixels, so at 32×32 the paper's γ (set for
-  1024×1024) is a much stronger constraint (StyleGAN2-ADA's rule of thumb γ ≈ 0.0002·res²/batch gives
-  ≈ 0.006 here). The command(s) above give the γ of each stretch of the run.
 - last log: `{json.dumps(meta.get('last_log'))}`
 
-## Measured (by `coursekit.shape_attributes`, {report['samples']['n']} samples, ψ = 1, random noise)
+## Measured by `python scripts/measure_stylegan.py` ({report['n']} samples, {report['n']} pairs, seed {report['seed']})
 
-- valid images (one shape found, plausible size and fill): {report['samples']['valid']:.3f}
-- shapes / colours / textures measured (fraction of valid samples):
-  `{json.dumps(report['samples']['shape'])}`, `{json.dumps(report['samples']['colour'])}`,
-  `{json.dumps(report['samples']['texture'])}`
+- valid samples: {s['valid']:.3f}; shapes `{json.dumps(s['shape'])}`, textures `{json.dumps(s['texture'])}`,
+  colours `{json.dumps(s['colour'])}`
+- precision / recall against real images (attribute features, k = 3):
 
-## Style mixing: how often the mix keeps each parent's attributes
+| ψ | precision | recall | valid |
+|---|---|---|---|
+{psi_rows}
 
-Crossover c: layers < c take A's w, layers ≥ c take B's (0 = pure B,
-{len(report['mixing']) - 1} = pure A). Coarse = shape, position and size; fine = colour and texture.
-Fractions of mixes whose A, B and mix were all valid.
+Style mixing: for each crossover c (layers < c from A), the fraction of mixes that take each attribute from A
+among the pairs whose parents differ in it (the number of such pairs in brackets), and the fraction of pairs
+whose A, B and mix were all valid.
 
-| crossover | A's coarse kept | B's fine kept | B's coarse | A's fine | valid |
-|---|---|---|---|---|---|
+| c | {" | ".join(COARSE + FINE)} | valid |
+|---|{"---|" * (len(COARSE + FINE) + 1)}
 {rows}
 """
     path.with_name("README_stylegan.md").write_text(text)
@@ -255,8 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.eval_only:
         train(args)
     G, _, meta = load_stylegan(args.out, with_discriminator=True)
-    report = evaluate(G, args.eval_n, args.seed, meta.get("shapes", "small"))
-    print(json.dumps(report, indent=1))
+    report = stylegan_report(G, args.eval_n, args.seed, meta["shapes"])
     write_readme(args.out, meta, report)
     print(f"wrote {args.out} and {args.out.with_name('README_stylegan.md')}")
     return 0

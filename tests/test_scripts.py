@@ -190,30 +190,33 @@ def test_the_grid_sweep_variants_are_valid_and_change_one_thing_each(monkeypatch
 
 def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
     from coursekit.data import make_shapes
-    from coursekit.shapes import LARGE
+    from coursekit.shapes import LARGE, LESSON7
     from coursekit.stylegan import load_stylegan
 
     sg = load("scripts/train_stylegan.py", "train_stylegan")
+    assert torch.equal(sg.real_batch(3, 4, 0), make_shapes(4, seed=4, **LESSON7)[0])  # lesson 7's set by default
     assert torch.equal(sg.real_batch(3, 4, 0, "large"), make_shapes(4, seed=4, **LARGE)[0])
-    assert not torch.equal(sg.real_batch(3, 4, 0, "large"), sg.real_batch(3, 4, 0, "small"))
     out, state = tmp_path / "g.pt", tmp_path / "state.pt"
-    tiny = ["--shapes", "large", "--threads", "1", "--batch", "4", "--save-every", "2", "--log-every", "1",
-            "--eval-n", "8"]
+    tiny = ["--threads", "1", "--batch", "4", "--save-every", "2", "--log-every", "1", "--eval-n", "8"]
     common = tiny + ["--out", str(out), "--state", str(state)]
     assert sg.main(["--steps", "2"] + common) == 0
     assert sg.main(["--steps", "3", "--resume"] + common) == 0
-    _, _, meta = load_stylegan(out, with_discriminator=True)
-    assert meta["shapes"] == "large" and meta["steps"] == 3 and "--resume" in meta["command"]
+    G, _, meta = load_stylegan(out, with_discriminator=True)
+    assert G.config.resolution == 16 and meta["shapes"] == "lesson7"
+    assert meta["steps"] == 3 and meta["images_seen"] == 12 and "--resume" in meta["command"]
+    assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --threads 1")
+    assert [r["step"] for r in meta["log"]] == [1, 2, 3] and meta["recipe"]["batch"] == 4
     readme = (tmp_path / "README_stylegan.md").read_text()
-    assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --shapes large")
-    assert "steps completed: 3" in readme and readme.count("\n| ") == 10  # header + crossovers 0..8
+    assert "3 steps of batch 4 = 12 images" in readme and readme.count("\n| ") == (1 + 4) + (1 + G.num_ws + 1)  # psi table, mixing table
     wide = tmp_path / "wide.pt"
-    assert sg.main(["--steps", "1", "--channels", "64,64,48,40", "--d-channels", "16,24,32,48", "--out", str(wide),
+    assert sg.main(["--steps", "1", "--channels", "64,48,40", "--d-channels", "16,24,32", "--out", str(wide),
                     "--state", str(tmp_path / "w.pt")] + tiny) == 0
-    assert load_stylegan(wide).config.channels == (64, 64, 48, 40)
-    assert load_stylegan(wide).config.d_channels == (16, 24, 32, 48)
+    assert load_stylegan(wide).config.channels == (64, 48, 40)
+    assert load_stylegan(wide).config.d_channels == (16, 24, 32)
     with pytest.raises(SystemExit):
-        sg.parse_args(["--channels", "64,64"])
+        sg.parse_args(["--channels", "64"])
+    with pytest.raises(SystemExit, match="16×16"):  # 32×32 widths on the 16×16 set
+        sg.main(["--steps", "1", "--channels", "8,8,8,8", "--d-channels", "8,8,8,8"] + common)
 
 
 def test_train_stylegan_refuses_to_resume_another_run(tmp_path):
@@ -223,18 +226,29 @@ def test_train_stylegan_refuses_to_resume_another_run(tmp_path):
             "--state", str(state)]
     with pytest.raises(SystemExit, match="no saved state"):
         sg.main(["--steps", "1", "--resume"] + tiny)
-    assert sg.main(["--steps", "1", "--channels", "64,64,48,40"] + tiny) == 0
+    assert sg.main(["--steps", "1", "--channels", "64,48,40"] + tiny) == 0
     with pytest.raises(SystemExit, match="other --channels"):
         sg.main(["--steps", "2", "--resume"] + tiny)
     with pytest.raises(SystemExit, match="other --d-channels"):
-        sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--d-channels", "8,8,8,8"] + tiny)
+        sg.main(["--steps", "2", "--resume", "--channels", "64,48,40", "--d-channels", "8,8,8"] + tiny)
     with pytest.raises(SystemExit, match="other --shapes"):
-        sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--shapes", "large"] + tiny)
-    s = torch.load(state, weights_only=False)
-    del s["channels"], s["d_channels"], s["shapes"]  # a state saved before the widths were recorded
-    torch.save(s, state)
-    with pytest.raises(SystemExit, match="other --channels"):
-        sg.main(["--steps", "2", "--resume"] + tiny)
-    with pytest.raises(SystemExit, match="other --d-channels"):
-        sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40", "--d-channels", "8,8,8,8"] + tiny)
-    assert sg.main(["--steps", "2", "--resume", "--channels", "64,64,48,40"] + tiny) == 0
+        sg.main(["--steps", "2", "--resume", "--channels", "64,48,40", "--shapes", "large"] + tiny)
+    assert sg.main(["--steps", "2", "--resume", "--channels", "64,48,40"] + tiny) == 0
+
+
+def test_measure_stylegan_writes_the_lessons_figures(tmp_path):
+    import json
+
+    from coursekit.stylegan import StyleGenerator, save_stylegan
+
+    ms = load("scripts/measure_stylegan.py", "measure_stylegan")
+    torch.manual_seed(0)
+    ckpt, out = tmp_path / "g.pt", tmp_path / "report.json"
+    save_stylegan(ckpt, StyleGenerator(), meta={"shapes": "lesson7", "steps": 0, "command": "none", "seed": 0})
+    assert ms.main(["--checkpoint", str(ckpt), "--json", str(out), "--n", "32"]) == 0
+    report = json.loads(out.read_text())
+    assert report["n"] == 32 and report["checkpoint"]["command"] == "none"
+    assert {"samples", "precision", "recall", "truncation", "mixing"} <= set(report)
+    assert [r["crossover"] for r in report["mixing"]] == list(range(7))
+    assert set(report["mixing"][4]["differing_pairs"]) == {"shape", "x", "y", "size", "colour", "texture"}
+

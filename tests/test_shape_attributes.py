@@ -4,7 +4,7 @@ import torch
 
 from coursekit import shape_attributes as sa
 from coursekit.data import make_shapes
-from coursekit.shapes import LARGE, RANGES, render_shapes
+from coursekit.shapes import LARGE, LESSON7, RANGES, render_shapes
 from coursekit.stylegan import WEIGHTS, StyleGenerator, load_stylegan
 
 
@@ -24,6 +24,42 @@ def test_accuracy_on_large_shapes_needs_their_area_bound():
         assert acc[name] >= 0.995, (name, acc[name])
     assert sa.attribute_accuracy(images, attrs)["valid"] < 0.9  # the small shapes' bound rejects the largest ones
     assert set(sa.MAX_AREAS) == set(RANGES)  # one bound per data range
+
+
+def test_lesson7_set_is_measured_right_per_attribute():
+    images, attrs = make_shapes(2000, seed=31, **LESSON7)
+    assert images.shape == (2000, 3, 16, 16)
+    acc = sa.attribute_accuracy(images, attrs, max_area=sa.MAX_AREAS["lesson7"])
+    print("lesson 7's 16x16 set:", {k: round(v, 4) for k, v in acc.items()})
+    for name in ("shape", "x", "y", "size", "colour", "texture", "valid"):
+        assert acc[name] >= 0.99, (name, acc[name])
+
+
+@pytest.mark.parametrize("name,levels", [("shape", 3), ("colour", 6), ("texture", 3)])
+def test_a_wrong_image_is_recognised_as_what_it_shows(name, levels):
+    """Redraw real images with another class of one attribute: the measure must follow the pixels, not the label."""
+    _, attrs = make_shapes(600, seed=32, **LESSON7)
+    for shift in range(1, levels):
+        wrong = attrs | {name: (attrs[name] + shift) % levels}
+        m = sa.measure_shapes(render_shapes(wrong, 16), sa.MAX_AREAS["lesson7"])
+        assert (m[name] == wrong[name]).float().mean() >= 0.99
+        assert (m[name] == attrs[name]).float().mean() <= 0.01
+
+
+def test_period_two_texture_is_invisible_to_an_8x8_map():
+    """Lesson 7's stripes alternate every pixel row: a bilinear ×2 upsampling of an 8×8 map has (almost) none of
+    that frequency, so only layers working at 16×16 can draw it."""
+    def alternation(img):  # |sum over rows of (-1)^row · pixel|, per column: the energy of the period-2 pattern
+        sign = (-1.0) ** torch.arange(img.shape[2]).view(1, 1, -1, 1)
+        return (img * sign).sum(dim=2).abs().mean().item()
+
+    x = torch.nn.functional.pad(torch.rand(64, 3, 8, 8) * 2 - 1, (1, 1, 1, 1), mode="circular")  # [64, 3, 10, 10]
+    up = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)[..., 2:-2, 2:-2]
+    # [64, 3, 16, 16]: the upsampling of a periodic 8×8 map, so that the image's edges add nothing
+    _, attrs = make_shapes(64, seed=33, **LESSON7)
+    striped = render_shapes(attrs | {"texture": torch.ones_like(attrs["texture"])}, 16)
+    flat = render_shapes(attrs | {"texture": torch.zeros_like(attrs["texture"])}, 16)
+    assert alternation(up) < 1e-5 and alternation(striped) > 3 * alternation(flat)  # a flat shape's edges alternate a little
 
 
 def test_accuracy_survives_mild_pixel_noise():

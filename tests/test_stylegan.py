@@ -87,7 +87,7 @@ def test_truncation_in_w(G):
     assert torch.allclose(G.truncate(w, 0.5), (w + G.w_avg) / 2)
     ws = G.truncate(w, 0.0, cutoff=3)  # only layers 0..2 truncated
     assert ws.shape == (5, G.num_ws, G.w_dim)
-    assert torch.allclose(ws[:, :3], G.w_avg.expand(5, 3, -1)) and torch.allclose(ws[:, 3:], w[:, None].expand(5, 5, -1))
+    assert torch.allclose(ws[:, :3], G.w_avg.expand(5, 3, -1)) and torch.allclose(ws[:, 3:], w[:, None].expand(5, G.num_ws - 3, -1))
 
 
 def test_w_avg_is_an_ema_with_beta_0995(G):
@@ -154,21 +154,22 @@ def test_shapes_of_every_stage(G):
     hooks = [layer.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape))) for layer in G.synthesis.layers]
     z = torch.randn(2, G.z_dim)
     assert G.mapping(z).shape == (2, G.w_dim)
-    assert G.num_ws == 8 and G.synthesis.const.shape == (1, 64, 4, 4)
+    assert G.num_ws == 6 and G.synthesis.const.shape == (1, 64, 4, 4)  # the default: 16×16, lesson 7's size
     out = G(z)
     for h in hooks:
         h.remove()
-    assert seen == [(2, 64, 4, 4), (2, 64, 4, 4), (2, 64, 8, 8), (2, 64, 8, 8),
-                    (2, 32, 16, 16), (2, 32, 16, 16), (2, 32, 32, 32), (2, 32, 32, 32)]
-    assert out.shape == (2, 3, 32, 32)
+    assert seen == [(2, 64, 4, 4), (2, 64, 4, 4), (2, 64, 8, 8), (2, 64, 8, 8), (2, 32, 16, 16), (2, 32, 16, 16)]
+    assert out.shape == (2, 3, 16, 16)
     D = StyleDiscriminator()
     seen = []
     hooks = [b.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape))) for b in D.blocks]
     assert D(out).shape == (2,)
-    assert seen == [(2, 32, 16, 16), (2, 64, 8, 8), (2, 64, 4, 4)]
+    assert seen == [(2, 64, 8, 8), (2, 64, 4, 4)]
+    big = StyleGANConfig(channels=(64, 64, 32, 32), d_channels=(32, 32, 64, 64))  # one more doubling: 32×32
+    assert StyleDiscriminator(big)(StyleGenerator(big)(z)).shape == (2,) and StyleGenerator(big).num_ws == 8
     assert MinibatchStd()(torch.randn(8, 64, 4, 4)).shape == (8, 65, 4, 4)
     with pytest.raises(ValueError, match="expected images"):
-        D(torch.randn(2, 3, 28, 28))
+        D(torch.randn(2, 3, 32, 32))
     with pytest.raises(ValueError, match="ws must be"):
         G.synthesis(torch.randn(2, 3, G.w_dim))
 
@@ -189,5 +190,5 @@ def test_save_and_load_round_trip(tmp_path, G):
 def test_shipped_checkpoint_is_small_and_loads():
     assert WEIGHTS.stat().st_size < 5e6
     G = load_stylegan()
-    assert G.num_ws == 8 and G.w_avg.abs().sum() > 0  # w̄ was tracked during training
-    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 32, 32)
+    assert G.num_ws == 6 and G.w_avg.abs().sum() > 0  # w̄ was tracked during training
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 16, 16)

@@ -345,7 +345,7 @@ def test_style_mixer_with_the_course_stylegan():
     G = stylegan.StyleGenerator()
     mixer = widgets.style_mixer(G, crossover=4, psi=1.0)
     a, b, mix = mixer.images()
-    assert a.shape == (3, 32, 32)
+    assert a.shape == (3, 16, 16)
     assert torch.allclose(mix, G.synthesis(G.mix(G.mapping(latent.latent_from_seed(0, G.z_dim)[None]),
                                                  G.mapping(latent.latent_from_seed(1, G.z_dim)[None]), 4),
                                            noise_mode="const")[0], atol=1e-5)

@@ -1,0 +1,116 @@
+"""Lesson 7's training step and report: the recipe is applied as written, and the report fails degenerate generators."""
+import io
+import math
+
+import pytest
+import torch
+
+from coursekit import shape_attributes as sa
+from coursekit.losses import r1_penalty
+from coursekit.shapes import LESSON7, make_shapes
+from coursekit.stylegan import StyleDiscriminator, StyleGANConfig, StyleGenerator
+from coursekit.stylegan_report import precision_recall_vs_real, real_features, stylegan_report
+from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
+
+TINY = StyleGANConfig(z_dim=8, w_dim=8, mapping_layers=2, channels=(8, 8, 4), d_channels=(4, 8, 8))
+
+
+def _training(**recipe) -> StyleGANTraining:
+    torch.manual_seed(0)
+    return StyleGANTraining(StyleGenerator(TINY), StyleDiscriminator(TINY), StyleGANRecipe(batch=4, **recipe))
+
+
+def test_recipe_validates_and_ema_beta_follows_the_half_life():
+    r = StyleGANRecipe(batch=32, ema_kimg=5.0)
+    assert r.ema_beta(10**6) == pytest.approx(0.5 ** (32 / 5000))  # half-life of 5,000 images
+    assert r.ema_beta(0) == pytest.approx(0.1)  # ramp-up: (t + 1) / (t + 10)
+    for bad in ({"batch": 1}, {"lr": 0}, {"r1_gamma": -1}, {"mixing_prob": 1.5}, {"ema_kimg": 0}):
+        with pytest.raises(ValueError):
+            StyleGANRecipe(**bad)
+
+
+def test_train_step_updates_g_d_ema_and_w_avg():
+    t = _training()
+    real = make_shapes(4, seed=0, **LESSON7)[0]
+    g0 = [p.detach().clone() for p in t.G.parameters()]
+    d0 = [p.detach().clone() for p in t.D.parameters()]
+    e0 = [p.detach().clone() for p in t.G_ema.parameters()]
+    out = train_step(t, real)
+    assert t.step == 1 and set(out) == {"d_loss", "g_loss", "r1"} and all(math.isfinite(v) for v in out.values())
+    assert any(not torch.equal(a, b) for a, b in zip(g0, t.G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, t.D.parameters()))
+    # G_ema moved by (1 - beta) of the way from its old weights to G's new ones (beta at step 0 = 0.1)
+    for old, ema, new in zip(e0, t.G_ema.parameters(), t.G.parameters()):
+        assert torch.allclose(ema, old + 0.9 * (new - old), atol=1e-6)
+    assert t.G.w_avg.abs().sum() > 0 and torch.equal(t.G_ema.w_avg, t.G.w_avg)
+    assert not t.G_ema.training and not any(p.requires_grad for p in t.G_ema.parameters())
+
+
+def test_r1_only_on_its_lazy_steps_and_scaled_by_the_interval():
+    t = _training(r1_every=3, r1_gamma=2.0)
+    real = make_shapes(4, seed=1, **LESSON7)[0]
+    seen = [("r1" in train_step(t, real)) for _ in range(7)]
+    assert seen == [True, False, False, True, False, False, True]
+    # the D gradient of a lazy step includes 0.5 * gamma * every * R1: compare with a step without R1
+    a, b = _training(r1_every=3, r1_gamma=2.0), _training(r1_gamma=0.0)
+    torch.manual_seed(5)
+    train_step(a, real)
+    torch.manual_seed(5)
+    train_step(b, real)
+    assert any(not torch.equal(p, q) for p, q in zip(a.D.parameters(), b.D.parameters()))
+    assert r1_penalty(_training().D, real).item() >= 0
+
+
+def test_state_dict_round_trip_resumes_the_same_run():
+    t = _training()
+    real = make_shapes(4, seed=2, **LESSON7)[0]
+    train_step(t, real)
+    buffer = io.BytesIO()  # a real resume reads the state from a file (Adam's state would otherwise be shared)
+    torch.save(t.state_dict(), buffer)
+    buffer.seek(0)
+    u = _training()
+    u.load_state_dict(torch.load(buffer, weights_only=False))
+    assert u.step == 1
+    torch.manual_seed(9)
+    train_step(t, real)
+    torch.manual_seed(9)
+    train_step(u, real)
+    assert all(torch.equal(p, q) for p, q in zip(t.G_ema.parameters(), u.G_ema.parameters()))
+
+
+class _Constant(torch.nn.Module):
+    """A 'generator' with StyleGenerator's interface that always draws the same image."""
+
+    def __init__(self, image: torch.Tensor):
+        super().__init__()
+        self.G = StyleGenerator(TINY)
+        self.image = image
+        self.z_dim, self.w_dim, self.num_ws = TINY.z_dim, TINY.w_dim, self.G.num_ws
+        self.mapping, self.broadcast, self.mix, self.truncate = self.G.mapping, self.G.broadcast, self.G.mix, self.G.truncate
+
+    def synthesis(self, ws, noise_mode="random"):
+        return self.image.expand(ws.shape[0], -1, -1, -1)
+
+    def forward(self, z, psi=1.0, noise_mode="random", cutoff=None):
+        return self.image.expand(z.shape[0], -1, -1, -1)
+
+
+def test_precision_recall_fail_a_collapsed_generator_and_pass_real_images():
+    real_f = real_features(300)
+    images = make_shapes(300, seed=11, **LESSON7)[0]
+    p, r = precision_recall_vs_real(real_f, images)
+    assert p > 0.8 and r > 0.8
+    p, r = precision_recall_vs_real(real_f, images[:1].expand(300, -1, -1, -1))  # one real image, repeated
+    assert r < 0.05
+
+
+def test_report_says_a_constant_generator_has_no_diversity_and_mixing_is_trivial():
+    image = make_shapes(1, seed=3, **LESSON7)[0]
+    report = stylegan_report(_Constant(image), n=64, seed=0, psis=(1.0, 0.0))
+    assert report["samples"]["valid"] == 1.0 and max(report["samples"]["shape"].values()) == 1.0
+    assert report["recall"] < 0.1 and [t["psi"] for t in report["truncation"]] == [1.0, 0.0]
+    assert len(report["mixing"]) == TINY.channels.__len__() * 2 + 1
+    assert all(sum(r["differing_pairs"].values()) == 0 for r in report["mixing"])  # A and B never differ
+    blank = -torch.ones(1, 3, 16, 16)
+    assert stylegan_report(_Constant(blank), n=16, seed=0, psis=(1.0,))["samples"]["valid"] == 0.0
+    assert sa.MAX_AREAS["lesson7"] >= 0.46  # the largest real square (half-size 0.34) must stay valid
