@@ -1,4 +1,4 @@
-"""A small StyleGAN for 32×32 images (Karras et al. 2019, "A Style-Based Generator Architecture for GANs").
+"""A small StyleGAN for 16×16 images, or larger (Karras et al. 2019, "A Style-Based Generator Architecture for GANs").
 
 The pieces, each a small module:
 
@@ -12,10 +12,11 @@ The pieces, each a small module:
   ``(γ, β) = A(w)`` (Eq. 1). The "+1" makes the style scale start at 1.
 * :class:`NoiseInjection` — per-pixel Gaussian noise times a per-channel weight
   that starts at 0 (Sec. 3.2).
-* :class:`SynthesisNetwork` — a learned constant 4×4 input, then 4→8→16→32 with
-  two styled layers per resolution (``num_ws = 8``) and a final toRGB.
+* :class:`SynthesisNetwork` — a learned constant 4×4 input, then 4→8→16 (one more
+  doubling per entry of ``channels``) with two styled layers per resolution
+  (``num_ws = 6`` at 16×16) and a final toRGB.
 * :class:`StyleGenerator` — mapping + synthesis, the running average w̄
-  (β = 0.995), truncation in W (``w̄ + ψ(w − w̄)``, Sec. 5 / App. B) and
+  (β = 0.995), truncation in W (``w̄ + ψ(w − w̄)``, Appendix B) and
   style mixing (Sec. 3.1): layers ``< crossover`` take A's w, the others B's.
 * :class:`StyleDiscriminator` — a residual discriminator with minibatch std
   (StyleGAN2's, Karras et al. 2020, Fig. 7b), returning logits ``[B]``.
@@ -29,6 +30,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from coursekit.packing import MinibatchStdDev
 
 NOISE_MODES = ("random", "const", "none")
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "stylegan_shapes.pt"
@@ -217,18 +220,18 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"ws must be [B, {self.num_ws}, w_dim], got {list(ws.shape)}; use G.mix or broadcast w")
         x = self.const.expand(ws.shape[0], -1, -1, -1)  # [B, C0, 4, 4]
         for i, layer in enumerate(self.layers):
-            x = layer(x, ws[:, i], noise_mode)  # 4 → 4, 4 → 4, 4 → 8, 8 → 8, 8 → 16, …, 32 → 32
-        return self.to_rgb(x) + self.rgb_bias.view(1, -1, 1, 1)  # [B, 3, 32, 32]
+            x = layer(x, ws[:, i], noise_mode)  # 4 → 4, 4 → 4, 4 → 8, 8 → 8, 8 → 16, 16 → 16 (, …)
+        return self.to_rgb(x) + self.rgb_bias.view(1, -1, 1, 1)  # [B, 3, R, R]
 
 
 # -------------------------------------------------------------------- generator
 
 
 class StyleGenerator(nn.Module):
-    """StyleGAN's generator (Karras et al. 2019, Fig. 1b): ``forward(z, psi, noise_mode) -> [B, 3, 32, 32]``.
+    """StyleGAN's generator (Karras et al. 2019, Fig. 1b): ``forward(z, psi, noise_mode) -> [B, 3, R, R]``.
 
     Layer ``i`` of the synthesis network reads ``ws[:, i]``; layers 0–1 work at
-    4×4, 2–3 at 8×8, 4–5 at 16×16 and 6–7 at 32×32 (``num_ws = 8``).
+    4×4, 2–3 at 8×8, 4–5 at 16×16 (``num_ws = 6`` with the default config; 6–7 at 32×32 with one more width).
     """
 
     def __init__(self, config: StyleGANConfig | None = None):
@@ -246,7 +249,7 @@ class StyleGenerator(nn.Module):
         self.w_avg.lerp_(w.detach().mean(dim=0), 1.0 - self.config.w_avg_beta)
 
     def truncate(self, w: Tensor, psi: float, cutoff: int | None = None) -> Tensor:
-        """Truncation in W (StyleGAN, Sec. 5): ``w̄ + ψ(w − w̄)``.
+        """Truncation in W (StyleGAN, Appendix B): ``w̄ + ψ(w − w̄)``.
 
         ``w`` is ``[B, w_dim]`` or per-layer ``[B, num_ws, w_dim]``; with
         ``cutoff`` only layers ``< cutoff`` are truncated (needs per-layer ws;
@@ -282,7 +285,7 @@ class StyleGenerator(nn.Module):
     def forward(self, z: Tensor, psi: float = 1.0, noise_mode: str = "random", cutoff: int | None = None) -> Tensor:
         w = self.mapping(z)  # [B, w_dim]
         ws = self.broadcast(self.truncate(w, psi, cutoff) if psi != 1.0 else w)  # [B, num_ws, w_dim]
-        return self.synthesis(ws, noise_mode)  # [B, 3, 32, 32]
+        return self.synthesis(ws, noise_mode)  # [B, 3, R, R]
 
 
 def mixing_regularised_ws(G: StyleGenerator, z: Tensor, z2: Tensor, prob: float = 0.9) -> Tensor:
@@ -304,24 +307,6 @@ def mixing_regularised_ws(G: StyleGenerator, z: Tensor, z2: Tensor, prob: float 
 # ---------------------------------------------------------------- discriminator
 
 
-class MinibatchStd(nn.Module):
-    """Append the mean std over groups of ``group`` samples as one extra channel (Karras et al. 2018, Sec. 3)."""
-
-    def __init__(self, group: int = 4):
-        super().__init__()
-        self.group = group
-
-    def forward(self, x: Tensor) -> Tensor:
-        b, c, h, w = x.shape
-        g = min(self.group, b)
-        if b % g:
-            g = 1
-        y = x.reshape(g, -1, c, h, w)  # [G, B/G, C, H, W]
-        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [B/G]
-        y = y.repeat(g).view(b, 1, 1, 1).expand(b, 1, h, w)  # [B, 1, H, W]
-        return torch.cat([x, y], dim=1)  # [B, C+1, H, W]
-
-
 class DBlock(nn.Module):
     """Residual down block: conv 3×3 → conv 3×3 → avg-pool ×½, plus a pooled 1×1 skip, scaled by 1/√2."""
 
@@ -340,7 +325,7 @@ class DBlock(nn.Module):
 
 
 class StyleDiscriminator(nn.Module):
-    """A residual discriminator for ``[B, 3, 32, 32]`` images; returns logits ``[B]``."""
+    """A residual discriminator for ``[B, 3, R, R]`` images (R = ``config.resolution``); returns logits ``[B]``."""
 
     def __init__(self, config: StyleGANConfig | None = None):
         super().__init__()
@@ -349,7 +334,7 @@ class StyleDiscriminator(nn.Module):
         self.from_rgb = EqualConv2d(config.img_channels, ch[0], 1)
         self.rgb_bias = nn.Parameter(torch.zeros(ch[0]))
         self.blocks = nn.ModuleList(DBlock(a, b) for a, b in zip(ch[:-1], ch[1:]))
-        self.mbstd = MinibatchStd()
+        self.mbstd = MinibatchStdDev(group_size=4)  # groups of 4 consecutive samples, as in StyleGAN2
         self.conv = EqualConv2d(ch[-1] + 1, ch[-1], 3)
         self.conv_bias = nn.Parameter(torch.zeros(ch[-1]))
         self.fc = EqualLinear(ch[-1] * 16, ch[-1])
@@ -359,9 +344,9 @@ class StyleDiscriminator(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[-1] != self.resolution:
             raise ValueError(f"expected images [B, C, {self.resolution}, {self.resolution}], got {list(x.shape)}")
-        x = lrelu(self.from_rgb(x) + self.rgb_bias.view(1, -1, 1, 1))  # [B, 32, 32, 32]
+        x = lrelu(self.from_rgb(x) + self.rgb_bias.view(1, -1, 1, 1))  # [B, 32, 16, 16]
         for block in self.blocks:
-            x = block(x)  # [B, 32, 16, 16] → [B, 64, 8, 8] → [B, 64, 4, 4]
+            x = block(x)  # [B, 32, 16, 16] → [B, 64, 8, 8] → [B, 64, 4, 4] (default widths)
         x = self.mbstd(x)  # [B, 65, 4, 4]
         x = lrelu(self.conv(x) + self.conv_bias.view(1, -1, 1, 1))  # [B, 64, 4, 4]
         x = lrelu(self.fc(x.flatten(1)))  # [B, 64]
