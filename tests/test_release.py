@@ -73,3 +73,9 @@ def test_a_resync_keeps_outputs_timestamps_and_widget_state_of_unchanged_cells(t
     assert kept.metadata["execution"] == {"iopub.status.busy": "2026-01-01T00:00:00Z"}
     assert changed.outputs == [] and changed.execution_count is None and "execution" not in changed.metadata
     assert new.metadata["widgets"] == nb.metadata["widgets"]
+
+
+def test_exercise_text_does_not_depend_on_the_jupytext_installed():
+    """The header keeps no jupytext version: a fresh install with a newer jupytext finds no drift."""
+    text = release.exercise_text(release.ROOT / "solutions" / "01_minimax_theory.py")
+    assert "jupytext_version" not in text and text.startswith("# ---\n# jupyter:")
