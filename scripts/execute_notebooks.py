@@ -3,6 +3,7 @@
     python scripts/execute_notebooks.py                 # every lesson, full mode, outputs saved
     python scripts/execute_notebooks.py --quick-too     # also time quick mode (outputs not saved)
     python scripts/execute_notebooks.py 03 05           # only lessons whose name starts with these
+    python scripts/execute_notebooks.py --fallbacks-only # only rewrite saved widgets' static fallbacks
 
 Each notebook runs in its own process (and kernel), so the peak memory measured
 is that notebook's. Outputs are written back into ``notebooks/`` only from a
@@ -25,6 +26,8 @@ import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
+
+from coursekit.widget_fallbacks import add_static_fallbacks
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "timings.md"
@@ -56,6 +59,7 @@ def execute_here(path: Path, save: bool, timeout: int) -> dict:
         error = f"{type(err).__name__}: {lines[-1] if lines else ''}"[:300]  # the last line names the cause
     wall = time.perf_counter() - t0
     if save and error is None:
+        add_static_fallbacks(nb)  # saved widgets show their final state where no widget can be drawn
         nbformat.write(nb, path)
     kids, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick-too", action="store_true", help="also time each notebook in quick mode")
     parser.add_argument("--no-save", action="store_true", help="time only; leave the notebooks unchanged")
     parser.add_argument("--timeout", type=int, default=900, help="per-cell time limit in seconds")
+    parser.add_argument("--fallbacks-only", action="store_true",
+                        help="do not execute: only rewrite the saved widgets' static fallbacks from their saved state")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # internal: run this one notebook here
     args = parser.parse_args(argv)
     if args.child:
@@ -148,6 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted((ROOT / "notebooks").glob("*.ipynb"))
     if args.only:
         paths = [p for p in paths if any(p.name.startswith(o) for o in args.only)]
+    if args.fallbacks_only:
+        import nbformat
+
+        for path in paths:
+            nb = nbformat.read(path, as_version=4)
+            print(f"{path.name}: {add_static_fallbacks(nb)} widget outputs")
+            nbformat.write(nb, path)
+        return 0
     import torch
 
     machine = (f"{date.today().isoformat()}: {os.cpu_count()} cores, {platform.machine()}, Python "
