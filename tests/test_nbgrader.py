@@ -13,8 +13,9 @@ is the solution notebooks:
   holds (about 15 s);
 - :func:`test_nbgrader_autogrades_as_the_registry_says`, lessons 1 and 4 by default:
   ``nbgrader autograde`` of a solved and an untouched submission must give full
-  points and 0, each exercise worth its points in coursekit's registry, and
-  ``nbgrader export`` must write the totals. Measured on the shared 2-core machine
+  points and 0, each exercise worth its points in coursekit's registry;
+  ``nbgrader generate_feedback`` must show the checks' reports and ``nbgrader
+  export`` the totals. Measured on the shared 2-core machine
   (load average near 10): 33-56 s per lesson, 5 min 45 s for all eight, so the suite
   runs two (lesson 1's plain outputs and lesson 4's property probes);
   ``COURSEKIT_NBGRADER_LESSONS=all`` (or e.g. ``02,08``) runs others.
@@ -222,6 +223,10 @@ def test_nbgrader_autogrades_as_the_registry_says(lesson, tmp_path):
             (notebook,) = gradebook.find_submission(name, student).notebooks
             earned = {_key(g.name): (g.score, g.max_score) for g in notebook.grades}
             assert earned == {key: (share * points, points) for key, points in registry.items()}, student
+
+    _nbgrader(course, "generate_feedback", name)  # the failed asserts' messages are the checks' reports
+    feedback = (course / "feedback" / "untouched" / name / f"{name}.html").read_text()
+    assert "AssertionError" in feedback and "not implemented yet" in feedback
 
     _nbgrader(course, "export", "--to", str(tmp_path / "grades.csv"))
     with open(tmp_path / "grades.csv") as f:
