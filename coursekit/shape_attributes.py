@@ -3,8 +3,10 @@
 No learned classifier: every attribute is read off the pixels by a rule a
 learner can check by hand.
 
-* mask: pixels whose brightest channel is above ``MASK_LEVEL`` (the background is
-  black) and that have at least two such neighbours (isolated specks are dropped);
+* mask: pixels whose brightest channel is above ``MASK_LEVEL`` and above ``MASK_FRACTION``
+  of the image's brightest pixel (the background is black; the relative level keeps the
+  outline where a generator draws soft edges) and that have at least two such
+  neighbours (isolated specks are dropped);
 * ``shape``: the fraction of the mask's bounding box that it fills —
   square 1, circle π/4 ≈ 0.79, triangle 1/2;
 * ``size``: the half-extent ``s`` from the area (square 4s², circle πs², triangle 2s²);
@@ -28,7 +30,8 @@ from torch import Tensor
 
 from coursekit.shapes import COLOURS, PALETTE, SHAPES, TEXTURES, texture_period
 
-MASK_LEVEL = 0.2  # brightest channel, in [0, 1], above which a pixel belongs to the shape
+MASK_LEVEL = 0.2  # brightest channel, in [0, 1], above which a pixel may belong to the shape
+MASK_FRACTION = 0.3  # ... and above this fraction of the image's brightest pixel (a half-blurred edge is ~0.5)
 FILL_SQUARE, FILL_CIRCLE = 0.94, 0.64  # bounding-box fill: > 0.94 square, > 0.64 circle, else triangle
 TEXTURE_LEVEL = 0.2  # relative contrast below which a texture is flat
 POS_TOL, SIZE_TOL = 0.06, 0.04  # agreement tolerances, as fractions of the width (≈ 2 px and 1.3 px at 32×32)
@@ -58,7 +61,8 @@ def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tens
     x = ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)  # [n, 3, H, W] in [0, 1]
     n, _, h, w = x.shape
     bright = x.amax(dim=1)  # [n, H, W]
-    mask = bright > MASK_LEVEL
+    level = (MASK_FRACTION * bright.flatten(1).amax(dim=1)).clamp(min=MASK_LEVEL)  # [n]
+    mask = bright > level.view(n, 1, 1)
     neighbours = F.conv2d(mask.float().unsqueeze(1), torch.ones(1, 1, 3, 3), padding=1).squeeze(1) - mask.float()
     mask = mask & (neighbours >= 2)  # drop isolated specks: [n, H, W]
     m = mask.float()

@@ -35,6 +35,17 @@ def test_lesson7_set_is_measured_right_per_attribute():
         assert acc[name] >= 0.99, (name, acc[name])
 
 
+def test_soft_edges_do_not_change_the_measured_layout():
+    """A generator draws softer edges than the renderer: a partial 3×3 blur must not change shape, position or size."""
+    images, attrs = make_shapes(1000, seed=34, **LESSON7)
+    kernel = 0.4 * torch.eye(3)[1].view(3, 1) * torch.eye(3)[1] + 0.6 * torch.tensor([1.0, 2, 1]).outer(torch.tensor([1.0, 2, 1])) / 16
+    x = (images + 1) / 2
+    soft = torch.nn.functional.conv2d(x.reshape(-1, 1, 16, 16), kernel.view(1, 1, 3, 3), padding=1).reshape_as(x) * 2 - 1
+    acc = sa.attribute_accuracy(soft, attrs, max_area=sa.MAX_AREAS["lesson7"])
+    for name in ("shape", "x", "y", "size", "colour"):
+        assert acc[name] >= 0.98, (name, acc[name])
+
+
 @pytest.mark.parametrize("name,levels", [("shape", 3), ("colour", 6), ("texture", 3)])
 def test_a_wrong_image_is_recognised_as_what_it_shows(name, levels):
     """Redraw real images with another class of one attribute: the measure must follow the pixels, not the label."""
