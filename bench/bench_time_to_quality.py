@@ -2,11 +2,13 @@
 
 Two runs on the same images (the offline MNIST subset, 4,000 training digits):
 
-* **lesson** — lesson 4's DCGAN (``DCGANGenerator``/``DeepDCGANDiscriminator``,
-  ngf = ndf = 32, DCGAN initialisation) trained by ``coursekit.train.GANTrainer``
-  (logits, the dataset held as one tensor), as in the lesson; ``--d dcgan`` trains
-  the generator against the two-conv ``DCGANDiscriminator`` instead (the lesson's
-  discriminator before 2026-11-30);
+* **lesson** — lesson 4's DCGAN (``DCGANGenerator(ngf=32)``/``DeepDCGANDiscriminator(ndf=16)``,
+  DCGAN initialisation) trained by ``coursekit.train.GANTrainer`` (logits, the
+  dataset held as one tensor) with the lesson's settings: batch 64, Adam with lr
+  4e-4 for G and 2e-4 for D, β = (0.5, 0.999), probed through an EMA of G's weights
+  (decay 0.999, ``coursekit.race.ema_generator``). ``--ndf 32 --batch 32 --lr-g 2e-4
+  --ema 0`` gives the lesson's settings before 2026-12-07; ``--d dcgan`` trains the
+  generator against the two-conv ``DCGANDiscriminator`` (before 2026-11-30);
 * **chapter** — a DCGAN written the way the chapter this course grew from
   writes one, as the course specification describes it: a Linear projection to
   256×7×7 and two ConvTranspose layers in G; four stride-2 3×3 convolutions in
@@ -15,8 +17,7 @@ Two runs on the same images (the offline MNIST subset, 4,000 training digits):
   + ``nn.BCELoss``, and a shuffling ``DataLoader`` (``bench_trainer.TextbookLoop``).
   The chapter's code itself is not in this repository; this is a reconstruction.
 
-Both use Adam 2e-4, β = (0.5, 0.999); the lesson's batch is 32 (its ``BATCH``), the
-chapter's 64. Every ``--every`` steps, outside
+The chapter's uses Adam 2e-4 for both, β = (0.5, 0.999), batch 64. Every ``--every`` steps, outside
 the timed region, the generator draws ``--n-eval`` samples and the MNIST
 classifier (``coursekit.features``) reads them; the clock stops at the first
 probe where the share with top probability ≥ 0.9 reaches ``--target`` *and*
@@ -29,11 +30,12 @@ chapter's run is cut at ``--cap`` × the lesson's time to the highest share the
 lesson reached: where it has not reached a share by then, the printed speed-up
 is a lower bound (">").
 
-    python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use; about 2 h
+    python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use; an hour or more
     python bench/bench_time_to_quality.py --max-seconds 60 --every 100   # a short smoke run
     python bench/bench_time_to_quality.py --lesson-only --ngf 64 --batch 64    # other settings of the lesson's DCGAN
     python bench/bench_time_to_quality.py --lesson-only --d dcgan              # against the two-conv discriminator
     python bench/bench_time_to_quality.py --chapter-only --max-seconds 3600    # the chapter's run alone, uncapped
+    python bench/bench_time_to_quality.py --seeds 0,1,2 --cap 12               # three seeds, ratios side by side
 """
 from __future__ import annotations
 
@@ -47,11 +49,13 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_trainer import TextbookLoop, TrainerLoop
+from bench_trainer import BETAS, TextbookLoop, TrainerLoop
 
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
 from coursekit.models import DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator
+from coursekit.race import ema_generator
+from coursekit.train import GANTrainer, TrainConfig
 
 
 class ChapterGenerator(nn.Module):
@@ -85,6 +89,18 @@ class ChapterDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
+
+
+class LessonLoop(TrainerLoop):
+    """Lesson 4's training: ``GANTrainer`` with its own learning rates, probed through an EMA of G (if ``ema`` > 0)."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, images: torch.Tensor, batch: int,
+                 lr_g: float, lr_d: float, ema: float, seed: int):
+        self.probe, self.every = None, 0
+        cfg = TrainConfig(steps=0, batch_size=batch, lr_g=lr_g, lr_d=lr_d, betas=BETAS, loss="bce", seed=seed,
+                          progress=False)
+        self.trainer = GANTrainer(generator, discriminator, images, cfg, device="cpu")
+        self.G = ema_generator(self.trainer, ema).module if ema > 0 else self.trainer.generator
 
 
 def probe_quality(G: nn.Module, classifier, n: int, seed: int) -> tuple[float, float]:
@@ -135,8 +151,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--cap", type=float, default=3.0,
                    help="the chapter's run stops at this multiple of the lesson's time to its best share")
     p.add_argument("--ngf", type=int, default=32, help="lesson run: generator width (the lesson's 32)")
-    p.add_argument("--ndf", type=int, default=32, help="lesson run: discriminator width (the lesson's 32)")
-    p.add_argument("--batch", type=int, default=32, help="lesson run: batch size (the lesson's 32)")
+    p.add_argument("--ndf", type=int, default=16, help="lesson run: discriminator width (the lesson's 16)")
+    p.add_argument("--batch", type=int, default=64, help="lesson run: batch size (the lesson's 64)")
+    p.add_argument("--lr-g", type=float, default=4e-4, help="lesson run: G's learning rate (the lesson's 4e-4)")
+    p.add_argument("--lr-d", type=float, default=2e-4, help="lesson run: D's learning rate (the lesson's 2e-4)")
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="lesson run: probe an EMA of G with this decay (the lesson's 0.999; 0: the last iterate)")
     p.add_argument("--d", choices=("deep", "dcgan"), default="deep",
                    help="lesson run: discriminator, the lesson's DeepDCGANDiscriminator or the two-conv DCGANDiscriminator")
     p.add_argument("--lesson-only", action="store_true", help="time the lesson's DCGAN only, no chapter run")
@@ -144,6 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
                    help="time the chapter's DCGAN only, for --max-seconds (e.g. beside a --lesson-only run)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", default=None, help="several seeds in one run, comma-separated (e.g. 0,1,2)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     shares = sorted({float(x) for x in args.ladder.split(",") if x.strip()} | {args.target})
@@ -151,6 +172,8 @@ def main(argv: list[str] | None = None) -> dict:
         p.error("--target and --ladder must be in (0, 1]")
     if args.lesson_only and args.chapter_only:
         p.error("--lesson-only and --chapter-only exclude each other")
+    if args.seeds:
+        return several_seeds(argv or [], [int(x) for x in args.seeds.split(",") if x.strip()], args.target, args.json)
     torch.set_num_threads(args.threads)
     print(f"seed={args.seed} | threads={torch.get_num_threads()} | torch={torch.__version__} | device=cpu | "
           f"target: {args.target:.0%} of {args.n_eval} samples with confidence >= 0.9 and every digit >= "
@@ -174,8 +197,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     torch.manual_seed(args.seed)
     D = (DeepDCGANDiscriminator if args.d == "deep" else DCGANDiscriminator)(ndf=args.ndf)
-    lesson = TrainerLoop(DCGANGenerator(nz=100, ngf=args.ngf), D, images, batch=args.batch, loss="bce", seed=args.seed)
-    print(f"lesson's DCGAN: ngf={args.ngf}, {type(D).__name__}(ndf={args.ndf}), batch {args.batch}")
+    lesson = LessonLoop(DCGANGenerator(nz=100, ngf=args.ngf), D, images, batch=args.batch, lr_g=args.lr_g,
+                        lr_d=args.lr_d, ema=args.ema, seed=args.seed)
+    print(f"lesson's DCGAN: ngf={args.ngf}, {type(D).__name__}(ndf={args.ndf}), batch {args.batch}, "
+          f"lr G {args.lr_g:g} / D {args.lr_d:g}, " + (f"EMA {args.ema:g}" if args.ema > 0 else "last iterate"))
     ours = time_to_target(lesson, classifier, args.target, args.min_class, args.every, args.max_seconds,
                           args.n_eval, args.seed, "lesson")
     reached = [x for x in shares if first_reached(ours, x, args.min_class)]
@@ -207,6 +232,28 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"the lesson's DCGAN did not reach the {args.target:.0%} target in {args.max_seconds:.0f} s "
                   f"(best share reached: {best:.0%})")
     return save(out, args.json)
+
+
+def several_seeds(argv: list[str], seeds: list[int], target: float, json_path: str | None) -> dict:
+    """Run :func:`main` once per seed (same arguments otherwise), then print the ratios at ``target`` side by side."""
+    drop = {"--seeds", "--json", "--seed"}
+    base = [a for i, a in enumerate(argv) if a not in drop and (i == 0 or argv[i - 1] not in drop)]
+    base = [a for a in base if not a.startswith(("--seeds=", "--json=", "--seed="))]
+    per_seed = {}
+    for seed in seeds:
+        print(f"\n===== seed {seed} =====", flush=True)
+        per_seed[seed] = main(base + ["--seed", str(seed)])
+    print(f"\nat {target:.0%} (every digit present), seed by seed:")
+    print(f"{'seed':>4} | {'lesson':>16} | {'chapter':>16} | speed-up")
+    for seed, out in per_seed.items():
+        row = next((r for r in out["rows"] if abs(r["share"] - target) < 1e-9), None)
+        if row is None or row["lesson_s"] is None:
+            print(f"{seed:4d} | {'not reached':>16} | {'-':>16} | -")
+            continue
+        chapter = f"{row['chapter_s']:.0f} s" if row["chapter_s"] is not None else "cut"
+        print(f"{seed:4d} | {row['lesson_s']:14.0f} s | {chapter:>16} | "
+              f"{'> ' if row.get('lower_bound') else ''}{row['speedup']:.2f}x")
+    return save({"seeds": {str(k): v for k, v in per_seed.items()}}, json_path)
 
 
 def save(out: dict, path: str | None) -> dict:

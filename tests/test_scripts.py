@@ -169,7 +169,7 @@ def test_time_to_quality_lesson_only_trains_the_lessons_dcgan(capsys):
     for d, name in (("deep", "DeepDCGANDiscriminator"), ("dcgan", "DCGANDiscriminator")):
         out = ttq.main(["--lesson-only", "--d", d, "--max-seconds", "0.01", "--every", "2", "--n-eval", "100"])
         assert out["chapter"] is None and [t[0] for t in out["lesson"]] == [2]
-        assert f"{name}(ndf=32)" in capsys.readouterr().out
+        assert f"{name}(ndf=16)" in capsys.readouterr().out
 
 
 def test_the_grid_sweep_variants_are_valid_and_change_one_thing_each(monkeypatch):
