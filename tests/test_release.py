@@ -79,3 +79,18 @@ def test_exercise_text_does_not_depend_on_the_jupytext_installed():
     """The header keeps no jupytext version: a fresh install with a newer jupytext finds no drift."""
     text = release.exercise_text(release.ROOT / "solutions" / "01_minimax_theory.py")
     assert "jupytext_version" not in text and text.startswith("# ---\n# jupyter:")
+
+
+def test_writing_a_solution_notebook_twice_gives_the_same_bytes(tmp_path):
+    """A solution notebook gets nbgrader's metadata and hidden tests once: a re-sync changes nothing."""
+    import shutil
+
+    py = tmp_path / "solutions" / "01_minimax_theory.py"
+    py.parent.mkdir()
+    shutil.copy(release.ROOT / "solutions" / py.name, py)
+    release.write_ipynb_from_py(py)
+    first = py.with_suffix(".ipynb").read_bytes()
+    release.write_ipynb_from_py(py)
+    assert py.with_suffix(".ipynb").read_bytes() == first
+    assert first.count(release.HIDDEN_BEGIN.encode()) == len(release.checks_in(py.read_text())) > 0
+    assert release.nbgrader_drift(py) == []
