@@ -1,10 +1,15 @@
-"""Instant feedback for exercises: randomised cases, ✅/❌ per case, hints.
+"""Instant feedback for exercises: randomised cases, PASS ✅ / FAIL ❌ per case, hints that escalate.
 
 An :class:`Exercise` names the function a learner writes, a reference
 implementation, a generator of randomised :class:`Case` s (so a hard-coded
-answer fails), a generic hint, and typical :class:`Mistake` s: wrong
+answer fails), escalating hints, and typical :class:`Mistake` s: wrong
 implementations whose output, when the learner's matches it, selects a
 specific hint.
+
+Hints escalate: the first failed check of an exercise in a kernel shows
+``Exercise.hint`` (which quantity, which identity, which paper section), each
+further failed check the next of ``Exercise.more_hints``, a little more
+specific. No hint is the worked answer: that lives in the solutions notebook.
 
 Checking is split in two so that the autograder can keep the judgement out
 of the learner's process: :func:`observe` calls a function on a case's
@@ -46,6 +51,37 @@ class Call:
 
 
 @dataclass(frozen=True)
+class GradCall:
+    """The probe of a case whose answer must be differentiable: call the function on inputs that require grad.
+
+    Returns ``{"output": ..., "graph": bool}``, ``graph`` saying whether the
+    output is a tensor that autograd can differentiate back to the inputs
+    (``.item()``, ``float(...)``, ``.detach()`` or ``torch.tensor(...)`` cut it).
+    """
+
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, fn: Callable) -> dict:
+        args = tuple(_requiring_grad(a) for a in _copy(self.args))
+        out = fn(*args, **_copy(dict(self.kwargs)))
+        return {"output": out, "graph": isinstance(out, torch.Tensor) and out.grad_fn is not None}
+
+
+def _requiring_grad(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.detach().clone().requires_grad_(True)
+    return value
+
+
+NOT_DIFFERENTIABLE = "the result is not a tensor that autograd can differentiate"
+GRAPH_HINT = (
+    "a model is trained through this value, so return the tensor your computation built: `.item()`, "
+    "`float(...)`, `.detach()`, `.numpy()` or `torch.tensor(...)` cut it from the graph."
+)
+
+
+@dataclass(frozen=True)
 class Case:
     """One randomised test of an exercise.
 
@@ -67,6 +103,7 @@ class Case:
     judge: Callable[[Any, Any], str | None] | None = None
     rtol: float = 1e-4
     atol: float = 1e-5
+    differentiable: bool = False  # the answer must be a tensor with a graph back to the (float tensor) inputs
 
     @property
     def verify(self) -> Callable | None:
@@ -74,8 +111,10 @@ class Case:
         return self.probe
 
     def caller(self) -> Callable[[Callable], Any]:
-        """What calls the function for this case: its probe, or a :class:`Call` of its inputs."""
-        return self.probe if self.probe is not None else Call(self.args, self.kwargs)
+        """What calls the function for this case: its probe, a :class:`GradCall` or a :class:`Call` of its inputs."""
+        if self.probe is not None:
+            return self.probe
+        return GradCall(self.args, self.kwargs) if self.differentiable else Call(self.args, self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -94,13 +133,23 @@ class Exercise:
     points: int
     reference: Callable
     cases: Callable[[np.random.Generator], Sequence[Case]]
-    hint: str
+    hint: str  # the first hint: a conceptual nudge (which quantity, identity or paper section), never the answer
     mistakes: tuple[Mistake, ...] = ()
     equivalents: tuple[str, ...] = ()  # "module:name" of coursekit functions that compute the same
+    more_hints: tuple[str, ...] = ()  # shown one more per failed check, each more specific, never the answer
 
     @property
     def lesson(self) -> str:
         return self.key.split(".")[0]
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """Every level of hint, first to last."""
+        return (self.hint, *self.more_hints)
+
+    def hint_at(self, level: int) -> str:
+        """The hint for ``level`` failed checks so far (the last hint once they run out)."""
+        return self.hints[max(0, min(level, len(self.hints) - 1))]
 
 
 @dataclass
@@ -168,7 +217,7 @@ def compare(got: Any, expected: Any, rtol: float = 1e-4, atol: float = 1e-5) -> 
         for i, (g, e) in enumerate(zip(got, expected)):
             problem = compare(g, e, rtol, atol)
             if problem:
-                return f"item {i}: {problem}"
+                return f"{_ordinal(i)} of the {len(expected)} values returned: {problem}"
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
@@ -189,8 +238,28 @@ def compare(got: Any, expected: Any, rtol: float = 1e-4, atol: float = 1e-5) -> 
     if not np.all(np.isfinite(g) == np.isfinite(e)):
         return f"non-finite values where finite ones were expected (got {_short(got)})"
     if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-        return f"got {_short(got)}, expected {_short(expected)}"
+        return _worst_mismatch(g, e, rtol, atol)
     return None
+
+
+def _worst_mismatch(g: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> str:
+    """Where ``g`` is furthest outside the tolerance around ``e``: that point's index, value and expected value."""
+    if e.size == 1:
+        return f"got {g.item():.6g}, expected {e.item():.6g}"
+    with np.errstate(invalid="ignore"):
+        excess = np.abs(g - e) - (atol + rtol * np.abs(e))
+    excess = np.where(np.isnan(excess), -np.inf, excess)
+    worst = np.unravel_index(int(np.argmax(excess)), e.shape)
+    wrong = int(np.sum(excess > 0))
+    where = worst[0] if len(worst) == 1 else tuple(int(i) for i in worst)
+    return (f"{wrong} of {e.size} values differ (shape {list(e.shape)}); the worst at index {where}: "
+            f"got {g[worst]:.6g}, expected {e[worst]:.6g}")
+
+
+def _ordinal(i: int) -> str:
+    """``0`` -> ``"the first"``, … (``i`` counts from 0)."""
+    words = ("first", "second", "third", "fourth", "fifth")
+    return f"the {words[i]}" if i < len(words) else f"value {i + 1}"
 
 
 def _kind(value: Any) -> str:
@@ -294,7 +363,7 @@ def observe_all(cases: Sequence[Case], fn: Callable, seed: int) -> list[dict]:
 # ------------------------------------------------------------------- judging
 
 
-def _diagnose(exercise: Exercise, case: Case, got: Any) -> str:
+def _diagnose(exercise: Exercise, case: Case, got: Any, level: int = 0) -> str:
     for mistake in exercise.mistakes:
         try:
             wrong = to_plain(mistake.fn(*_copy(case.args), **_copy(dict(case.kwargs))))
@@ -302,31 +371,68 @@ def _diagnose(exercise: Exercise, case: Case, got: Any) -> str:
             continue
         if compare(got, wrong, case.rtol, case.atol) is None:
             return mistake.hint
-    return exercise.hint
+    return exercise.hint_at(level)
 
 
-def judge_case(exercise: Exercise, case: Case, got: dict | None, expected: dict) -> CaseResult:
-    """The verdict on one case from the learner's observation ``got`` and the reference's ``expected``."""
+HINT = "Hint: "  # separates what is wrong from the hint in a case's message
+
+
+def with_hint(problem: str, hint: str) -> str:
+    """A case's message: what is wrong, then the hint."""
+    return f"{problem}. {HINT}{hint}"
+
+
+def split_hint(message: str) -> tuple[str, str]:
+    """``(what is wrong, hint)`` of a case's message (the hint is ``""`` when it has none)."""
+    problem, _, hint = message.partition(HINT)
+    return problem.rstrip(" ."), hint.strip()
+
+
+def _judged_by_case(exercise: Exercise, case: Case, got: Any, expected: Any, level: int) -> CaseResult:
+    try:
+        problem = case.judge(got, expected)
+    except Exception as err:  # an output of an unexpected form: a wrong answer, not a grader crash
+        problem = with_hint(f"unexpected output ({type(err).__name__}: {err})", exercise.hint)
+    if problem and level and exercise.hint in problem:  # the judge gave the first hint: escalate it
+        problem = problem.replace(exercise.hint, exercise.hint_at(level))
+    return CaseResult(case.label, problem is None, problem or "")
+
+
+def _unwrap_graph(case: Case, got: Any, expected: Any) -> tuple[Any, Any, str | None]:
+    """The outputs of a differentiable case without their graph flags, or why the learner's has no graph."""
+    if not isinstance(got, dict) or "graph" not in got:
+        return got, expected, "malformed result"
+    if got["graph"] is not True:
+        return got, expected, with_hint(NOT_DIFFERENTIABLE, GRAPH_HINT)
+    return got.get("output"), expected["output"], None
+
+
+def judge_case(exercise: Exercise, case: Case, got: dict | None, expected: dict, level: int = 0) -> CaseResult:
+    """The verdict on one case from the learner's observation ``got`` and the reference's ``expected``.
+
+    ``level`` is the number of failed checks of this exercise so far: it selects the hint.
+    """
     if not isinstance(got, dict) or got.get("status") not in OBSERVED:
         return CaseResult(case.label, False, "no result came back for this case")
     if got["status"] != "returned":
-        return CaseResult(case.label, False, f"raised {got.get('message', '')}. Hint: {exercise.hint}")
+        return CaseResult(case.label, False, with_hint(f"raised {got.get('message', '')}", exercise.hint_at(level)))
     if expected.get("status") != "returned":
         raise RuntimeError(f"{exercise.key}: the reference failed on case {case.label!r}: {expected}")
+    value, wanted = got.get("value"), expected["value"]
     if case.judge is not None:
-        try:
-            problem = case.judge(got.get("value"), expected["value"])
-        except Exception as err:  # an output of an unexpected form: a wrong answer, not a grader crash
-            problem = f"unexpected output ({type(err).__name__}: {err}). Hint: {exercise.hint}"
-        return CaseResult(case.label, problem is None, problem or "")
-    problem = compare(got.get("value"), expected["value"], case.rtol, case.atol)
+        return _judged_by_case(exercise, case, value, wanted, level)
+    if case.differentiable and case.probe is None:
+        value, wanted, problem = _unwrap_graph(case, value, wanted)
+        if problem:
+            return CaseResult(case.label, False, problem)
+    problem = compare(value, wanted, case.rtol, case.atol)
     if problem is None:
         return CaseResult(case.label, True)
-    return CaseResult(case.label, False, f"{problem}. Hint: {_diagnose(exercise, case, got.get('value'))}")
+    return CaseResult(case.label, False, with_hint(problem, _diagnose(exercise, case, value, level)))
 
 
 def judge_exercise(exercise: Exercise, cases: Sequence[Case], got: Sequence[dict],
-                   expected: Sequence[dict]) -> ExerciseResult:
+                   expected: Sequence[dict], level: int = 0) -> ExerciseResult:
     """The exercise's result from the learner's observations (one per case) and the reference's."""
     result = ExerciseResult(exercise.key, exercise.title, exercise.points, "failed")
     statuses = [o.get("status") if isinstance(o, dict) else None for o in got]
@@ -337,13 +443,16 @@ def judge_exercise(exercise: Exercise, cases: Sequence[Case], got: Sequence[dict
         result.status = "not implemented"
         return result
     for i, case in enumerate(cases):
-        result.cases.append(judge_case(exercise, case, got[i] if i < len(got) else None, expected[i]))
+        result.cases.append(judge_case(exercise, case, got[i] if i < len(got) else None, expected[i], level))
     result.status = "passed" if all(c.passed for c in result.cases) else "failed"
     return result
 
 
-def run_exercise(exercise: Exercise, fn: Callable | None, seed: int | None = None) -> ExerciseResult:
-    """Run every randomised case of ``exercise`` against ``fn``; never raises for learner errors."""
+def run_exercise(exercise: Exercise, fn: Callable | None, seed: int | None = None, level: int = 0) -> ExerciseResult:
+    """Run every randomised case of ``exercise`` against ``fn``; never raises for learner errors.
+
+    ``level`` (failed checks so far) selects which of the exercise's hints a failing case shows.
+    """
     result = ExerciseResult(exercise.key, exercise.title, exercise.points, "missing")
     if fn is None or not callable(fn):
         return result
@@ -353,27 +462,49 @@ def run_exercise(exercise: Exercise, fn: Callable | None, seed: int | None = Non
     if any(o["status"] in ("not implemented", "reference") for o in got):
         return judge_exercise(exercise, cases, got, [])
     expected = observe_all(cases, exercise.reference, seed)
-    return judge_exercise(exercise, cases, got, expected)
+    return judge_exercise(exercise, cases, got, expected, level)
 
 
 # ------------------------------------------------------------ learner's API
+
+PASS, FAIL, TODO = "✅ PASS", "❌ FAIL", "⏳ TODO"  # a word beside each mark: emoji fonts are not everywhere
+
+_FAILED_CHECKS: dict[str, int] = {}  # exercise key -> failed checks in this kernel (selects the hint)
 
 
 def points_label(points: int) -> str:
     return f"{points} point{'' if points == 1 else 's'}"
 
 
-def format_result(result: ExerciseResult) -> str:
+def _hint_lines(result: ExerciseResult, last_hint: str | None) -> list[str]:
+    """Each distinct hint of the failing cases, once, in the order the cases met them."""
+    hints: list[str] = []
+    for case in result.cases:
+        hint = split_hint(case.message)[1]
+        if hint and hint not in hints:
+            hints.append(hint)
+    lines = [f"  Hint: {hint}" for hint in hints]
+    if last_hint is not None and last_hint in hints:
+        lines.append("  (That is the last hint for this exercise: the solutions notebook works it through.)")
+    return lines
+
+
+def format_result(result: ExerciseResult, last_hint: str | None = None) -> str:
+    """The check's report: a line per case with PASS/FAIL, what is wrong, each distinct hint once, the score.
+
+    ``last_hint``: the exercise's final hint; when it is shown the report says no further hint follows.
+    """
     lines = [f"{result.title} ({result.key}, {points_label(result.points)})"]
     if result.status == "missing":
-        lines.append("  ❌ function not found: define it (with this name) in the exercise cell and run that cell.")
+        lines.append(f"  {FAIL} function not found: define it (with this name) in the exercise cell and run that cell.")
     elif result.status == "not implemented":
-        lines.append("  ⏳ not implemented yet: replace `raise NotImplementedError()` with your code, then rerun.")
+        lines.append(f"  {TODO} not implemented yet: replace `raise NotImplementedError()` with your code, then rerun.")
     elif result.message:
-        lines.append(f"  ❌ {result.message}")
+        lines.append(f"  {FAIL} {result.message}")
     for case in result.cases:
-        mark = "✅" if case.passed else "❌"
-        lines.append(f"  {mark} {case.label}" + (f": {case.message}" if case.message else ""))
+        problem = split_hint(case.message)[0]
+        lines.append(f"  {PASS if case.passed else FAIL} {case.label}" + (f": {problem}" if problem else ""))
+    lines += _hint_lines(result, last_hint)
     lines.append(f"  score: {result.earned:g}/{result.points}")
     return "\n".join(lines)
 
@@ -384,14 +515,28 @@ def is_sealed(exercise: Exercise) -> bool:
 
 
 def check(key: str, fn: Callable | None, seed: int | None = None) -> None:
-    """Check the learner's ``fn`` for exercise ``key`` and print ✅/❌ per randomised case."""
+    """Check the learner's ``fn`` for exercise ``key`` and print PASS ✅ / FAIL ❌ per randomised case.
+
+    Each failed check of ``key`` in this kernel moves the hint one level on.
+    """
     from coursekit.exercises import get_exercise
 
     exercise = get_exercise(key)
     if is_sealed(exercise):
         print(f"{exercise.title} ({key}): not checked here while the autograder runs this notebook.")
         return
-    print(format_result(run_exercise(exercise, fn, seed)))
+    level = _FAILED_CHECKS.get(key, 0)
+    result = run_exercise(exercise, fn, seed, level)
+    if result.status == "failed":
+        _FAILED_CHECKS[key] = level + 1
+    last = exercise.hints[-1] if len(exercise.hints) > 1 and level >= len(exercise.hints) - 1 else None
+    print(format_result(result, last))
+
+
+def whose(fn: Callable) -> str:
+    """How a demo cell labels the numbers of ``fn``: ``"yours"``, or ``"coursekit's reference"`` after a fallback."""
+    module = getattr(fn, "__module__", None) or ""
+    return "coursekit's reference" if module.split(".")[0] == "coursekit" else "yours"
 
 
 def solution_or_reference(key: str, fn: Callable | None) -> Callable:

@@ -34,7 +34,7 @@ from torch import nn
 
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
-from coursekit.losses import d_loss_bce, g_loss_nonsaturating
+from coursekit.losses import d_loss_bce
 from coursekit.metrics import fid_from_features
 from coursekit.models import MLPDiscriminator, MLPGenerator, count_parameters
 from coursekit.plots import draw_image_grid, new_figure, samples_figure
@@ -110,27 +110,31 @@ print("G(z):", tuple(G(torch.randn(2, NZ)).shape), "D(x):", tuple(D(images[:2]).
 # %% [markdown]
 # ## 1. The training step, written out
 #
-# Algorithm 1 of the paper with one discriminator step per generator step. This is the
-# function you write in the exercise notebook. One departure from Algorithm 1: the paper
-# samples a *fresh* noise minibatch for the generator's step; here, as in most code since
-# (the PyTorch DCGAN example among them), G's step reuses the batch of fakes that D has
-# just seen. It saves one forward pass of G, at the price of a small correlation: D was
-# updated on exactly these fakes.
+# Algorithm 1 of the paper with one discriminator step per generator step ($k = 1$) and
+# the non-saturating generator loss of its Sec. 3, in pseudo-code:
+#
+# ```
+# train_step(G, D, opt_g, opt_d, real, z):
+#     fake ← G(z)
+#     D's update:  loss_D ← BCE(D(real) against 1, D(fake) against 0), the fakes cut from G's graph
+#                  clear D's gradients; backpropagate loss_D; step opt_d
+#     G's update:  loss_G ← −log D(fake), through the *updated* D
+#                  clear G's gradients; backpropagate loss_G; step opt_g
+#     return loss_D, loss_G as numbers
+# ```
+#
+# The fakes are cut from G's graph in D's update so that D's loss puts gradients into D's
+# parameters only; G's update, in turn, leaves gradients in D's parameters, which is
+# harmless because D's next update clears them first. Writing this function is the
+# exercise of this lesson; below, coursekit's implementation of it runs.
+#
+# One departure from Algorithm 1: the paper samples a *fresh* noise minibatch for the
+# generator's step; here, as in most code since (the PyTorch DCGAN example among them),
+# G's step reuses the batch of fakes that D has just seen. It saves one forward pass of G,
+# at the price of a small correlation: D was updated on exactly these fakes.
 
 # %%
-def train_step(G, D, opt_g, opt_d, real, z):
-    fake = G(z)  # [B, 1, 28, 28]
-    # discriminator: real -> 1, fake -> 0. detach(): this loss must not reach G
-    d_loss = d_loss_bce(D(real), D(fake.detach()))
-    opt_d.zero_grad()
-    d_loss.backward()
-    opt_d.step()
-    # generator: make the *updated* D call the fakes real, -log D(G(z)) (non-saturating, Sec. 3)
-    g_loss = g_loss_nonsaturating(D(fake))
-    opt_g.zero_grad()
-    g_loss.backward()
-    opt_g.step()
-    return d_loss.item(), g_loss.item()
+from coursekit.exercises.lesson02 import train_step  # noqa: E402  (the step above, as coursekit writes it)
 
 
 # %% [markdown]

@@ -7,12 +7,13 @@
 # ---
 
 # %% [markdown]
-# # Lesson 1 exercises: the minimax game in five small functions
+# # Lesson 1 exercises: the minimax game in five small functions and a derivation
 #
 # Each exercise is a function with a precise contract. Write your code where it
 # says `# YOUR CODE HERE`, run the cell, then run the check cell below it: it
-# tests your function on randomised cases and prints ✅ or ❌ per case, with a
-# hint when something is off. The cell after each check uses your function if it
+# tests your function on randomised cases and prints PASS ✅ or FAIL ❌ per case,
+# with a hint when something is off (a more specific one each time the check fails
+# again). The cell after each check uses your function if it
 # passes and coursekit's reference otherwise (it says so), so the notebook always
 # runs to the end.
 #
@@ -27,7 +28,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from coursekit.check import check, solution_or_reference
+from coursekit.check import check, solution_or_reference, whose
 from coursekit.runtime import start_lesson
 
 device = start_lesson(seed=0)
@@ -222,3 +223,65 @@ print(f"V at D = ½: {float(fn(zeros, zeros)):.6f}   (-log 4 = {-math.log(4):.6f
 real_logits = 4.0 + torch.randn(1000)  # a confident D: D(x) ≈ σ(4) on real data
 fake_logits = -4.0 + torch.randn(1000)
 print(f"V for a confident D (logits ≈ ±4): {float(fn(real_logits, fake_logits)):.4f}")
+
+
+# %% [markdown]
+# ## 6. Derive: the generator's gradient at the optimal discriminator
+#
+# The losses above are functions of a logit. What the generator feels is their
+# gradient with respect to the **fake sample itself**: a fake at position $x$ moves
+# against $\partial \ell / \partial x$. Take two 1-D Gaussians,
+# $p_{data} = \mathcal N(\mu_d, s_d^2)$ and $p_g = \mathcal N(\mu_g, s_g^2)$, and a
+# discriminator at its optimum $D^*$, held fixed while the generator steps. Derive, on
+# paper first, in closed form:
+#
+# $$\frac{\partial}{\partial x}\log\bigl(1 - D^*(x)\bigr) \quad\text{(saturating)}, \qquad
+#   \frac{\partial}{\partial x}\bigl(-\log D^*(x)\bigr) \quad\text{(non-saturating)}.$$
+#
+# Section 1 showed that $D^*$ is a logistic curve of the log density ratio: start from
+# $D^*(x) = \sigma(r(x))$ with $r(x) = \log p_{data}(x) - \log p_g(x)$.
+#
+# **Contract.** `generator_gradients(x, mu_data, sigma_data, mu_g, sigma_g)` takes fake
+# positions `x` (a float64 tensor `[n]`) and the two Gaussians' means and standard
+# deviations (floats), and returns `(saturating, nonsaturating)`: two tensors shaped like
+# `x` with the two derivatives above at each point. Use your closed form, not autograd:
+# the check compares it with autograd through $D^*$.
+
+# %%
+def generator_gradients(x: torch.Tensor, mu_data: float, sigma_data: float, mu_g: float,
+                        sigma_g: float) -> tuple[torch.Tensor, torch.Tensor]:
+    ### BEGIN SOLUTION
+    def log_normal(t, mu, sigma):
+        return -0.5 * ((t - mu) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi))
+
+    d_star = torch.sigmoid(log_normal(x, mu_data, sigma_data) - log_normal(x, mu_g, sigma_g))
+    dr_dx = (mu_data - x) / sigma_data**2 - (mu_g - x) / sigma_g**2
+    return -d_star * dr_dx, -(1 - d_star) * dr_dx
+    ### END SOLUTION
+
+
+# %%
+check("01.generator_gradients", generator_gradients)
+
+# %% [markdown]
+# The closed form (yours, once it passes its check) against autograd through $D^*$, at
+# fakes drawn from a generator that sits far from the data. Where $D^*$ rejects a fake with confidence, the
+# saturating loss gives it almost no push, while the non-saturating loss pushes it
+# towards the data.
+
+# %%
+fn = solution_or_reference("01.generator_gradients", generator_gradients)
+mu_d, s_d, mu_g, s_g = 0.0, 1.0, 4.0, 1.0
+fakes = mu_g + s_g * torch.randn(2000, dtype=torch.float64)
+sat_closed, nonsat_closed = fn(fakes, mu_d, s_d, mu_g, s_g)
+x_grad = fakes.clone().requires_grad_(True)
+log_ratio = (-0.5 * ((x_grad - mu_d) / s_d) ** 2 - math.log(s_d)) - (-0.5 * ((x_grad - mu_g) / s_g) ** 2 - math.log(s_g))
+d_star = torch.sigmoid(log_ratio)
+(sat_auto,) = torch.autograd.grad(torch.log1p(-d_star).sum(), x_grad, retain_graph=True)
+(nonsat_auto,) = torch.autograd.grad(-torch.log(d_star).sum(), x_grad)
+print(f"p_data = N({mu_d}, {s_d}²), p_g = N({mu_g}, {s_g}²), {len(fakes)} fakes from p_g")
+print(f"max |{whose(fn)} - autograd|: saturating {float((sat_closed - sat_auto).abs().max()):.1e}, "
+      f"non-saturating {float((nonsat_closed - nonsat_auto).abs().max()):.1e}")
+print(f"median D*(fake) = {float(d_star.detach().median()):.1e}")
+print(f"median |d loss / dx| over the fakes: saturating {float(sat_closed.abs().median()):.2e}, "
+      f"non-saturating {float(nonsat_closed.abs().median()):.2e}")

@@ -10,8 +10,9 @@
 # # Lesson 2 exercises: the GAN training step, and measuring digits
 #
 # Write your code where it says `# YOUR CODE HERE`, run the cell, then run the check
-# cell below it: it tests your function on randomised cases and prints ✅ or ❌ per
-# case, with a hint when something is off. The cell after each check uses your
+# cell below it: it tests your function on randomised cases and prints PASS ✅ or
+# FAIL ❌ per case, with a hint when something is off (a more specific one each time
+# the check fails again). The cell after each check uses your
 # function if it passes and coursekit's reference otherwise (it says so), so the
 # notebook always runs to the end.
 #
@@ -39,18 +40,21 @@ device = start_lesson(seed=SEED)
 # ## 1. One training step, written out
 #
 # Algorithm 1 of Goodfellow et al. (2014), with one discriminator step per generator
-# step ($k = 1$) and the non-saturating generator loss of their Sec. 3:
+# step ($k = 1$) and the non-saturating generator loss of their Sec. 3, in pseudo-code:
 #
-# 1. **Discriminator.** Generate `fake = G(z)`. The discriminator's loss is the binary
-#    cross-entropy with real → 1 and fake → 0: `d_loss_bce(D(real), D(fake.detach()))`.
-#    `detach()` cuts the fakes from the generator's graph, so that `d_loss.backward()`
-#    puts gradients into D's parameters only. Then `opt_d.zero_grad()` (before the
-#    backward), `d_loss.backward()`, `opt_d.step()`.
-# 2. **Generator.** Through the *updated* discriminator, the generator minimises
-#    $-\log D(G(z))$: `g_loss_nonsaturating(D(fake))`. Then `opt_g.zero_grad()`,
-#    `g_loss.backward()`, `opt_g.step()`. This backward also leaves gradients in D's
-#    parameters; they are harmless as long as the next D update starts with
-#    `opt_d.zero_grad()`.
+# ```
+# fake ← G(z)
+# D's update:  loss_D ← BCE(D(real) against 1, D(fake) against 0), the fakes cut from G's graph
+#              clear D's gradients; backpropagate loss_D; step D's optimiser
+# G's update:  loss_G ← −log D(fake), through the *updated* D
+#              clear G's gradients; backpropagate loss_G; step G's optimiser
+# ```
+#
+# Why the fakes are cut from G's graph in D's update (`Tensor.detach`): D's backward
+# pass must put gradients into D's parameters only. G's backward pass also leaves
+# gradients in D's parameters; they are harmless as long as the next D update clears
+# D's gradients before its own backward pass. `coursekit.losses` has both losses on
+# logits: `d_loss_bce(real_logits, fake_logits)` and `g_loss_nonsaturating(fake_logits)`.
 #
 # **Contract.** `train_step(G, D, opt_g, opt_d, real, z)` does exactly one D update then
 # one G update, using the same `z` for both, and returns `(d_loss, g_loss)` as Python

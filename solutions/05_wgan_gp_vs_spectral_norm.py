@@ -7,12 +7,13 @@
 # ---
 
 # %% [markdown]
-# # Lesson 5 exercises: the earth mover's distance, the gradient penalty, power iteration
+# # Lesson 5 exercises: the earth mover's distance, the gradient penalty, power iteration, weight clipping
 #
 # Each exercise is a function with a precise contract. Write your code where it
 # says `# YOUR CODE HERE`, run the cell, then run the check cell below it: it
-# tests your function on randomised cases and prints ✅ or ❌ per case, with a
-# hint when something is off. The cell after each check uses your function if it
+# tests your function on randomised cases and prints PASS ✅ or FAIL ❌ per case,
+# with a hint when something is off (a more specific one each time the check fails
+# again). The cell after each check uses your function if it
 # passes and coursekit's reference otherwise (it says so), so the notebook always
 # runs to the end.
 
@@ -21,7 +22,7 @@ import numpy as np
 import scipy.stats
 import torch
 
-from coursekit.check import check, solution_or_reference
+from coursekit.check import check, solution_or_reference, whose
 from coursekit.data import sample_grid
 from coursekit.losses import d_loss_wgan
 from coursekit.models import MLP2DDiscriminator, WGANCritic
@@ -60,7 +61,7 @@ check("05.wasserstein1_1d", wasserstein1_1d)
 fn = solution_or_reference("05.wasserstein1_1d", wasserstein1_1d)
 rng = np.random.default_rng(0)
 a, b = rng.normal(0, 1, 2000), rng.exponential(1.0, 2000)
-print(f"W1(N(0,1), Exp(1)) from 2,000 samples: yours {float(fn(torch.from_numpy(a), torch.from_numpy(b))):.5f}, "
+print(f"W1(N(0,1), Exp(1)) from 2,000 samples: {whose(fn)} {float(fn(torch.from_numpy(a), torch.from_numpy(b))):.5f}, "
       f"scipy {scipy.stats.wasserstein_distance(a, b):.5f}")
 for theta in [0.0, 1.0, 2.0, 5.0, 10.0]:
     print(f"  shift θ = {theta:4.1f}: W1 = {float(fn(torch.from_numpy(a), torch.from_numpy(a + theta))):.4f}")
@@ -76,12 +77,14 @@ for theta in [0.0, 1.0, 2.0, 5.0, 10.0]:
 # `[B, ...]` to scores `[B]` or `[B, 1]`) and two batches of the same shape, and returns the
 # penalty *without* λ as a 0-d tensor that can be backpropagated into the critic's weights.
 #
-# Three things to get right:
-# * draw `eps` with shape `[B, 1, ...]` (one per sample, broadcast over the features);
-# * `torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)`: the sum gives each
-#   sample's own gradient (the samples don't interact in a BatchNorm-free critic), and
-#   `create_graph=True` keeps the graph so that `penalty.backward()` reaches the weights;
-# * the norm per sample, `grad.flatten(1).norm(dim=1)`, then $(\cdot - 1)^2$, then the mean.
+# Three things to get right, in the paper's terms:
+# * $\varepsilon$ is drawn once **per sample** and broadcast over that sample's features;
+# * the penalty is part of the critic's loss, so its gradient with respect to $\hat x$ must
+#   itself be differentiable with respect to the critic's weights (look up what
+#   `torch.autograd.grad` needs for a gradient of a gradient); the samples don't interact in
+#   a BatchNorm-free critic, so one backward pass can give every sample's own gradient;
+# * the norm is taken **per sample**, over all of that sample's dimensions, before
+#   $(\cdot - 1)^2$ and the mean over the batch.
 
 # %%
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -163,3 +166,65 @@ u = torch.randn(W.shape[0], dtype=torch.float64)
 print(f"kernel {list(W.shape)}: exact σ_max = {exact:.5f}, Frobenius torch.norm(W) = {torch.norm(W).item():.5f}")
 for n in (1, 2, 5, 10, 50):
     print(f"  {n:2d} iterations: σ ≈ {fn(W, u, n).item():.5f}")
+
+
+# %% [markdown]
+# ## 4. What the penalty replaced: weight clipping
+#
+# The original WGAN (Arjovsky et al. 2017, Algorithm 1) keeps its critic $K$-Lipschitz for
+# some $K$ the crude way: after every critic update it clips each parameter to $[-c, c]$
+# ($c = 0.01$ in the paper, with RMSProp at learning rate $5\cdot10^{-5}$). One critic
+# update, in the paper's order:
+#
+# 1. the loss $\mathbb E\,f(\tilde x) - \mathbb E\,f(x)$ on a batch of fakes $\tilde x$ and
+#    reals $x$ (the critic ascends the gap, so it descends its negative);
+# 2. one optimiser step on that loss, from freshly cleared gradients;
+# 3. every parameter of the critic, biases included, clipped to $[-c, c]$ in place.
+#
+# **Contract.** `clipped_critic_step(critic, opt, real, fake, c)` takes the critic (a module
+# mapping a batch to scores `[B]` or `[B, 1]`), its optimiser, a batch of real and a batch of
+# fake samples (tensors without a graph) and the bound `c > 0`; it makes one such update in
+# place and returns the loss measured before the update, as a Python float. The check builds
+# critics whose parameters hold stale gradients, as a previous generator step leaves them.
+
+# %%
+def clipped_critic_step(critic: torch.nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor,
+                        fake: torch.Tensor, c: float) -> float:
+    ### BEGIN SOLUTION
+    loss = d_loss_wgan(critic(real), critic(fake))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-c, c)
+    return loss.item()
+    ### END SOLUTION
+
+
+# %%
+check("05.clipped_critic_step", clipped_critic_step)
+
+# %% [markdown]
+# The same 2-D critic as in section 2, trained alone to separate the 25-Gaussian grid from a
+# N(0, 2²) cloud, now with the paper's clipping instead of the penalty. Two numbers at the
+# end: the share of the critic's parameters sitting on the bound $\pm c$, and the mean
+# gradient norm at interpolates, which the penalty of section 2 keeps near 1.
+
+# %%
+fn = solution_or_reference("05.clipped_critic_step", clipped_critic_step)
+steps = quick_or_full(100, 1000)
+for c in (0.1, 0.01):
+    torch.manual_seed(0)
+    critic = MLP2DDiscriminator()
+    opt = torch.optim.RMSprop(critic.parameters(), lr=5e-5)
+    for _ in range(steps):
+        fn(critic, opt, sample_grid(256), 2.0 * torch.randn(256, 2), c)
+    flat = torch.cat([p.detach().flatten() for p in critic.parameters()])
+    at_bound = (flat.abs() >= c * (1 - 1e-6)).double().mean().item()
+    real, fake = sample_grid(1024), 2.0 * torch.randn(1024, 2)
+    eps = torch.rand(1024, 1)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
+    print(f"c = {c:4g}, {steps} steps: {at_bound:6.1%} of {flat.numel()} parameters at ±c; "
+          f"mean ‖∇f(x̂)‖ = {g.norm(dim=1).mean().item():.2e}")

@@ -7,12 +7,13 @@
 # ---
 
 # %% [markdown]
-# # Lesson 6 exercises: label smoothing and instance noise in four small functions
+# # Lesson 6 exercises: label smoothing and instance noise in four small functions and a derivation
 #
 # Each exercise is a function with a precise contract. Write your code where it
 # says `# YOUR CODE HERE`, run the cell, then run the check cell below it: it
-# tests your function on randomised cases and prints ✅ or ❌ per case, with a
-# hint when something is off. The cell after each check uses your function if it
+# tests your function on randomised cases and prints PASS ✅ or FAIL ❌ per case,
+# with a hint when something is off (a more specific one each time the check fails
+# again). The cell after each check uses your function if it
 # passes and coursekit's reference otherwise (it says so), so the notebook always
 # runs to the end.
 #
@@ -27,7 +28,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from coursekit.check import check, solution_or_reference
+from coursekit.check import check, solution_or_reference, whose
 from coursekit.losses import d_loss_bce
 from coursekit.runtime import start_lesson
 
@@ -74,7 +75,7 @@ check("06.smoothed_bce", smoothed_bce)
 fn = solution_or_reference("06.smoothed_bce", smoothed_bce)
 real, fake = 3 * torch.randn(256), 3 * torch.randn(256) - 2
 for a, b in [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1)]:
-    print(f"α = {a}, β = {b}: yours {float(fn(real, fake, a, b)):.6f}, "
+    print(f"α = {a}, β = {b}: {whose(fn)} {float(fn(real, fake, a, b)):.6f}, "
           f"coursekit {float(d_loss_bce(real, fake, a, b)):.6f}")
 logits = torch.linspace(-4, 10, 561)  # steps of 0.025
 no_fakes = torch.full((1,), -50.0)  # a fake D rejects completely adds (almost) nothing
@@ -211,9 +212,77 @@ mine = [fn(s, 1000, 0.3) for s in steps]
 theirs = [trainer.noise_std(s) for s in steps]
 print(f"largest difference from the trainer's schedule: {max(abs(a - b) for a, b in zip(mine, theirs)):.2e}")
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(steps, mine, lw=3, label="noise_std (yours)")
+ax.plot(steps, mine, lw=3, label=f"noise_std ({whose(fn)})")
 ax.plot(steps, theirs, "k--", label="GANTrainer.noise_std")
 ax.set_xlabel("step")
 ax.set_ylabel("instance-noise std")
 ax.legend()
 plt.show()
+
+
+# %% [markdown]
+# ## 5. Derive: the generator's gradient where the data have no mass
+#
+# Section 2 showed that with two-sided smoothing $D^*$ is flat at $\beta$ wherever only the
+# generator has mass. How flat, for the generator? Take two 1-D Gaussians,
+# $p_{data} = \mathcal N(\mu_d, s_d^2)$ and $p_g = \mathcal N(\mu_g, s_g^2)$, the smoothed
+# optimal discriminator of section 2 held fixed while the generator steps, and the
+# non-saturating generator loss $-\log D^*(x)$ at a fake $x$. Derive, on paper first, its
+# derivative $\dfrac{\partial}{\partial x}\bigl(-\log D^*(x)\bigr)$ in closed form. Lesson 1's
+# logistic form helps: the unsmoothed optimum is $w(x) = \sigma(r(x))$ with
+# $r = \log p_{data} - \log p_g$; write the smoothed one in terms of $w$.
+#
+# **Contract.** `smoothed_generator_gradient(x, mu_data, sigma_data, mu_g, sigma_g, alpha, beta)`
+# takes fake positions `x` (a float64 tensor `[n]`), the two Gaussians' means and standard
+# deviations and the two labels (floats, $0 \le \beta < \alpha \le 1$), and returns the derivative
+# at each point, a tensor shaped like `x`. Use your closed form, not autograd: the check compares
+# it with autograd through the smoothed $D^*$, to a relative tolerance, including fakes where
+# $p_{data} \approx 0$.
+
+# %%
+def smoothed_generator_gradient(x: torch.Tensor, mu_data: float, sigma_data: float, mu_g: float,
+                                sigma_g: float, alpha: float, beta: float) -> torch.Tensor:
+    ### BEGIN SOLUTION
+    log_p_data = -0.5 * ((x - mu_data) / sigma_data) ** 2 - math.log(sigma_data)
+    log_p_g = -0.5 * ((x - mu_g) / sigma_g) ** 2 - math.log(sigma_g)
+    w = torch.sigmoid(log_p_data - log_p_g)  # the unsmoothed D*
+    dw_dx = w * (1 - w) * ((mu_data - x) / sigma_data**2 - (mu_g - x) / sigma_g**2)
+    return -(alpha - beta) * dw_dx / (beta + (alpha - beta) * w)
+    ### END SOLUTION
+
+
+# %%
+check("06.smoothed_generator_gradient", smoothed_generator_gradient)
+
+# %% [markdown]
+# The data at $\mathcal N(0, 1)$, the generator's fakes at $\mathcal N(4, 1)$: how hard does
+# the non-saturating loss push a fake back towards the data, with no smoothing, one-sided
+# and two-sided smoothing? The closed form (yours, once it passes its check) against autograd
+# first, then the push.
+
+# %%
+fn = solution_or_reference("06.smoothed_generator_gradient", smoothed_generator_gradient)
+mu_d, s_d, mu_g, s_g = 0.0, 1.0, 4.0, 1.0
+points = torch.tensor([2.0, 4.0, 6.0], dtype=torch.float64)
+push = {}
+for a, b in [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1)]:
+    x_grad = points.clone().requires_grad_(True)
+    p_d, p_fake = gaussian(x_grad, mu_d, s_d), gaussian(x_grad, mu_g, s_g)
+    d_star = (a * p_d + b * p_fake) / (p_d + p_fake)
+    (auto,) = torch.autograd.grad(-torch.log(d_star).sum(), x_grad)
+    closed = fn(points, mu_d, s_d, mu_g, s_g, a, b)
+    print(f"α = {a}, β = {b}: d(-log D*)/dx at x = 2, 4, 6: "
+          + ", ".join(f"{float(g):+.2e}" for g in closed)
+          + f"   ({whose(fn)}; largest relative difference from autograd "
+          f"{float(((closed - auto) / auto).abs().max()):.1e})")
+    push[(a, b)] = float(closed[-1])
+print(f"at x = 6 (p_data/p_g = {float(gaussian(points[-1], mu_d, s_d) / gaussian(points[-1], mu_g, s_g)):.1e}), "
+      f"two-sided / one-sided gradient: {push[(0.9, 0.1)] / push[(0.9, 0.0)]:.1e}")
+
+# %% [markdown]
+# One-sided smoothing leaves the generator's gradient exactly as it was: with $eta = 0$,
+# $D^* = lpha w$ and $-\log D^* = -\loglpha - \log w$ differ by a constant. With $eta > 0$,
+# $D^*$ cannot fall below $eta$, so where $p_{data} pprox 0$ it sits at $eta$ whatever the
+# fake does, and the push that the non-saturating loss was chosen for is gone: the generator's
+# fakes far from the data are left where they are. That is the reason to smooth only the real
+# label (Salimans et al. 2016, Sec. 3.4; Goodfellow's 2016 NIPS tutorial).

@@ -7,13 +7,14 @@
 # ---
 
 # %% [markdown]
-# # Lesson 8 exercises: IS, FID, KID, precision and recall
+# # Lesson 8 exercises: IS, FID, KID, precision and recall, FID∞
 #
-# Five functions behind every GAN leaderboard. Write your code where it says
+# Six functions behind every GAN leaderboard. Write your code where it says
 # `# YOUR CODE HERE`, run the cell, then run the check cell below it: it tests your
-# function on randomised cases and prints ✅ or ❌ per case, with a hint when something
-# is off. The cell after each check uses your function if it passes and coursekit's
-# reference otherwise (it says so), so the notebook always runs to the end.
+# function on randomised cases and prints PASS ✅ or FAIL ❌ per case, with a hint when
+# something is off (a more specific one each time the check fails again). The cell
+# after each check uses your function if it passes and coursekit's reference otherwise
+# (it says so), so the notebook always runs to the end.
 #
 # The demonstrations use the features of the course's MNIST classifier (128-d) and its
 # class probabilities, on real digits. Logs are natural.
@@ -25,7 +26,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from coursekit.check import check, solution_or_reference
+from coursekit.check import check, solution_or_reference, whose
 from coursekit.data import load_mnist
 from coursekit.features import mnist_features
 from coursekit.runtime import start_lesson
@@ -157,7 +158,7 @@ yours = fn(*stats)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     theirs = float(calculate_frechet_distance(*stats))
-print(f"FID ({len(a)} held-out vs {len(b)} training digits): yours {yours:.10f}, pytorch-fid {theirs:.10f}, "
+print(f"FID ({len(a)} held-out vs {len(b)} training digits): {whose(fn)} {yours:.10f}, pytorch-fid {theirs:.10f}, "
       f"relative difference {abs(yours - theirs) / theirs:.1e}")
 
 # %% [markdown]
@@ -231,3 +232,58 @@ p, r = fn(f_train[:1000], f_test[:1000], 3)
 print(f"real held-out digits: precision {p:.3f}, recall {r:.3f}")
 p, r = fn(f_train[: len(ones)], ones, 3)
 print(f"real 1s only:         precision {p:.3f}, recall {r:.3f}")
+
+
+# %% [markdown]
+# ## 6. FID∞: removing the bias in N
+#
+# FID computed from N samples is biased upwards, and the bias depends on N: two models
+# measured with different N cannot be compared. Chong & Forsyth (2020, *Effectively
+# Unbiased FID and Inception Score and where to find them*, Sec. 3.1) show that the
+# expected FID from N samples is, to first order, $\mathrm{FID}_N = \mathrm{FID}_\infty + k/N$,
+# and estimate $\mathrm{FID}_\infty$, the value with infinitely many samples, from
+# measurements at a few sample sizes.
+#
+# **Contract.** `extrapolate_fid(ns, fids)` takes two float64 tensors `[m]`: sample sizes
+# (a size may appear several times, once per random subset) and the FID measured at each,
+# and returns `(fid_inf, slope)` as floats, the estimate of $\mathrm{FID}_\infty$ and of
+# $k$, from a least-squares fit that uses every measurement.
+
+# %%
+def extrapolate_fid(ns: torch.Tensor, fids: torch.Tensor) -> tuple[float, float]:
+    ### BEGIN SOLUTION
+    x = 1.0 / ns
+    slope = ((x - x.mean()) * (fids - fids.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    return float(fids.mean() - slope * x.mean()), float(slope)
+    ### END SOLUTION
+
+
+# %%
+check("08.extrapolate_fid", extrapolate_fid)
+
+# %% [markdown]
+# Held-out digits against the statistics of the training digits: two samples of one
+# distribution, whose FID shrinks as the number N of held-out digits grows. The fit says
+# where it is heading with infinitely many held-out digits; what is left there is the
+# bias of the other side, the training statistics from a fixed set of digits.
+
+# %%
+from coursekit.metrics import fid_from_features
+
+fn = solution_or_reference("08.extrapolate_fid", extrapolate_fid)
+gen = torch.Generator().manual_seed(0)
+sizes = [n for n in (200, 400, 1000, 2000) if n <= len(f_test)]
+ns, fids = [], []
+for n in sizes:
+    for _ in range(3 if n < len(f_test) else 1):  # the whole set has one subset only
+        rows = torch.randperm(len(f_test), generator=gen)[:n]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fids.append(fid_from_features(f_test[rows], f_train))
+        ns.append(n)
+ns_t, fids_t = torch.tensor(ns, dtype=torch.float64), torch.tensor(fids, dtype=torch.float64)
+print(f"{len(f_test)} held-out digits against the statistics of {len(f_train)} training digits")
+for n in sizes:
+    print(f"N = {n:4d}: FID = {float(fids_t[ns_t == n].mean()):.3f} (mean of {int((ns_t == n).sum())})")
+fid_inf, slope = fn(ns_t, fids_t)
+print(f"fit FID_N = FID∞ + k/N: FID∞ = {fid_inf:.3f}, k = {slope:.0f}")

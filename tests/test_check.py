@@ -2,8 +2,11 @@
 import numpy as np
 import torch
 
-from coursekit.check import (Call, Case, Exercise, Mistake, ReferenceSealed, check, compare, format_result, observe,
-                             run_exercise)
+import pytest
+
+from coursekit import check as check_module
+from coursekit.check import (GRAPH_HINT, NOT_DIFFERENTIABLE, Call, Case, Exercise, Mistake, ReferenceSealed, check, compare,
+                             format_result, observe, run_exercise)
 
 
 def _ref(x):
@@ -104,6 +107,98 @@ def test_check_prints_marks(capsys, monkeypatch):
     import coursekit.exercises as registry
 
     monkeypatch.setattr(registry, "get_exercise", lambda key: EX)
+    monkeypatch.setattr(check_module, "_FAILED_CHECKS", {})
     check("99.affine", lambda x: 2 * x)
     out = capsys.readouterr().out
-    assert out.count("❌") == 3 and "score: 0/3" in out
+    assert out.count("❌ FAIL") == 3 and "score: 0/3" in out
+    check("99.affine", lambda x: 1 + 2 * x)
+    assert capsys.readouterr().out.count("✅ PASS") == 3
+
+
+# ------------------------------------------------------------ readable output and escalating hints
+
+LADDER = Exercise("99.ladder", "affine", "Affine map", 3, _ref, _cases, "first: think of an affine map",
+                  mistakes=(Mistake("you forgot the + 1", lambda x: 2 * x),),
+                  more_hints=("second: the slope is 2", "third: check the intercept"))
+
+
+@pytest.fixture
+def ladder(monkeypatch):
+    import coursekit.exercises as registry
+
+    monkeypatch.setattr(registry, "get_exercise", lambda key: LADDER)
+    monkeypatch.setattr(check_module, "_FAILED_CHECKS", {})
+    return LADDER
+
+
+def test_a_hint_shared_by_every_failing_case_is_printed_once(ladder, capsys):
+    check("99.ladder", lambda x: 3 * x)
+    out = capsys.readouterr().out
+    assert out.count("❌ FAIL") == 3 and out.count("first: think of an affine map") == 1
+    assert out.index("first: think") > out.rindex("❌ FAIL")  # after the cases, not under each of them
+
+
+def test_hints_escalate_with_each_failed_check_and_then_stay_on_the_last(ladder, capsys):
+    seen = []
+    for _ in range(4):
+        check("99.ladder", lambda x: 3 * x)
+        seen.append(capsys.readouterr().out)
+    assert "first:" in seen[0] and "second:" in seen[1] and "third:" in seen[2] and "third:" in seen[3]
+    assert "last hint" not in seen[1] and "last hint" in seen[2]
+    assert not any("first:" in out for out in seen[1:])
+
+
+def test_a_typical_mistake_keeps_its_own_hint_at_every_level(ladder, capsys):
+    for _ in range(3):
+        check("99.ladder", lambda x: 2 * x)
+        assert capsys.readouterr().out.count("you forgot the + 1") == 1
+
+
+def test_passing_and_untouched_checks_do_not_escalate(ladder, capsys):
+    def untouched(x):
+        raise NotImplementedError()
+
+    check("99.ladder", untouched)
+    check("99.ladder", _ref)
+    assert "⏳ TODO not implemented yet" in capsys.readouterr().out
+    check("99.ladder", lambda x: 3 * x)
+    assert "first:" in capsys.readouterr().out
+
+
+def test_a_mismatch_shows_the_worst_point_not_the_first_values():
+    expected = torch.full((3, 5), 0.5)
+    got = expected.clone()
+    got[0, :4] += torch.tensor([1e-3, -1e-3, 1e-3, -1e-3])  # near the answer
+    got[2, 3] = 7.0  # far off
+    message = compare(got, expected)
+    assert "index (2, 3)" in message and "got 7" in message and "expected 0.5" in message
+    assert "5 of 15 values differ" in message
+    assert compare(torch.tensor(2.0), torch.tensor(1.0)) == "got 2, expected 1"
+    assert compare((1.0, 3.0), (1.0, 2.0)) == "the second of the 2 values returned: got 3, expected 2"
+
+
+def test_a_differentiable_case_fails_a_detached_or_item_result():
+    cases = lambda rng: [Case(f"case {i}", (torch.randn(4),), differentiable=True) for i in range(3)]  # noqa: E731
+    ex = Exercise("99.loss", "loss", "A loss", 1, lambda x: (x ** 2).mean(), cases, "mean of squares",
+                  mistakes=(Mistake("squares, not absolute values", lambda x: x.abs().mean()),))
+    assert run_exercise(ex, lambda x: (x * x).mean()).status == "passed"
+    for cut in (lambda x: (x ** 2).mean().item(), lambda x: (x ** 2).mean().detach(),
+                lambda x: torch.tensor(float((x ** 2).mean()), requires_grad=True)):
+        result = run_exercise(ex, cut)
+        assert result.status == "failed" and all(NOT_DIFFERENTIABLE in c.message for c in result.cases)
+        assert format_result(result).count(GRAPH_HINT) == 1
+    wrong = run_exercise(ex, lambda x: x.abs().mean())
+    assert all("squares, not absolute values" in c.message for c in wrong.cases)
+
+
+def test_whose_labels_a_fallback_to_the_reference_as_the_reference():
+    from coursekit.check import whose
+    from coursekit.exercises import get_exercise
+
+    def mine(x):
+        return x
+
+    mine.__module__ = "__main__"  # as defined in a notebook
+    assert whose(mine) == "yours"
+    assert whose(get_exercise("06.smoothed_bce").reference) == "coursekit's reference"
+    assert whose(get_exercise("08.frechet_distance").reference) == "coursekit's reference"

@@ -104,6 +104,7 @@ def test_untouched_exercise_notebook_runs_to_the_end_and_says_not_implemented(le
         block = text[text.index(f"({ex.key},"):]
         assert "not implemented yet" in block.splitlines()[1], ex.key
     assert "✅" not in text
+    assert "yours" not in text, "a demo cell labels coursekit's reference as the learner's"
 
 
 @pytest.mark.parametrize("lesson", lessons())

@@ -148,7 +148,7 @@ def test_hard_coded_answer_fails_and_the_reported_seed_reproduces_the_grade(grad
     # the same function, graded here with the reported seed, fails the same cases; seed 0 is the one it memorised
     exercise = get_exercise("01.value_function")
     constant = float(exercise.reference(*exercise.cases(np.random.default_rng(0))[0].args))
-    hard_coded = lambda real, fake: torch.tensor(constant)  # noqa: E731
+    hard_coded = lambda real, fake: torch.tensor(constant) + 0 * real.sum()  # noqa: E731
     again = run_exercise(exercise, hard_coded, seed=report["seed"])
     assert [c.passed for c in again.cases] == [c["passed"] for c in result["cases"]]
     assert run_exercise(exercise, hard_coded, seed=0).cases[0].passed

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+from torch import nn
 
 from coursekit import losses
 from coursekit.check import format_result, run_exercise
@@ -20,7 +21,7 @@ NAME = "05_wgan_gp_vs_spectral_norm"
 
 
 def test_registry_keys_and_functions():
-    assert IDS == ["05.wasserstein1_1d", "05.gradient_penalty", "05.power_iteration"]
+    assert IDS == ["05.wasserstein1_1d", "05.gradient_penalty", "05.power_iteration", "05.clipped_critic_step"]
     for ex in EXERCISES:
         assert ex.key == f"05.{ex.function}" and ex.lesson == "05" and ex.mistakes
 
@@ -48,7 +49,7 @@ def test_a_detached_penalty_is_caught():
 
 
 def test_hard_coded_answers_fail_on_fresh_random_cases():
-    for key in IDS:
+    for key in IDS[:3]:  # the clipped step's cases all call it through a probe: hard-coding is tested below
         ex = get_exercise(key)
         case = next(c for c in ex.cases(np.random.default_rng(0)) if c.verify is None)
         torch.manual_seed(0)
@@ -161,3 +162,43 @@ def test_train_grid_gans_script_runs_and_saves_what_the_lesson_loads(tmp_path):
     assert [c[0] for c in state["curve"]] == [0, 3, 6]
     assert state["lr_schedule"] == {"steps": 4, "decay_steps": 2, "factor": 0.1}
     assert len(state["generators"]) == 3 and state["seeds"] == [0, 1, 2]
+
+
+def test_clipped_critic_step_reference_clips_every_parameter_after_the_step():
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(critic.parameters(), lr=0.5)
+    real, fake = torch.randn(32, 2) + 1, torch.randn(32, 2)
+    expected_loss = float(critic(fake).mean() - critic(real).mean())
+    loss = L.clipped_critic_step(critic, opt, real, fake, 0.05)
+    assert isinstance(loss, float) and loss == pytest.approx(expected_loss)
+    flat = torch.cat([p.detach().flatten() for p in critic.parameters()])
+    assert flat.abs().max() <= 0.05 and (flat.abs() == 0.05).float().mean() > 0.5  # a big step: most at the bound
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clipped_critic_step_typical_mistakes_fail_every_case_with_their_hint(seed):
+    ex = get_exercise("05.clipped_critic_step")
+    for mistake in ex.mistakes:
+        result = run_exercise(ex, mistake.fn, seed=seed)
+        assert not any(c.passed for c in result.cases) and all(mistake.hint in c.message for c in result.cases)
+
+
+def test_clipped_critic_step_accepts_another_correct_implementation():
+    def mine(critic, opt, real, fake, c):
+        opt.zero_grad()
+        loss = -(critic(real).mean() - critic(fake).mean())
+        loss.backward()
+        opt.step()
+        for p in critic.parameters():
+            p.data.clamp_(min=-c, max=c)
+        return float(loss)
+
+    assert run_exercise(get_exercise("05.clipped_critic_step"), mine, seed=7).status == "passed"
+
+
+def test_clipped_critic_step_that_only_returns_a_number_fails():
+    ex = get_exercise("05.clipped_critic_step")
+    result = run_exercise(ex, lambda critic, opt, real, fake, c: float(critic(fake).mean() - critic(real).mean()),
+                          seed=1)
+    assert result.status == "failed" and "parameters after the step" in result.cases[0].message

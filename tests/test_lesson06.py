@@ -21,7 +21,8 @@ NAME = "06_label_smoothing"
 
 
 def test_registry_keys_and_functions():
-    assert IDS == ["06.smoothed_bce", "06.optimal_discriminator_smoothed", "06.add_instance_noise", "06.noise_std"]
+    assert IDS == ["06.smoothed_bce", "06.optimal_discriminator_smoothed", "06.add_instance_noise", "06.noise_std",
+                   "06.smoothed_generator_gradient"]
     for ex in EXERCISES:
         assert ex.key == f"06.{ex.function}" and ex.lesson == "06" and ex.mistakes
 
@@ -86,3 +87,26 @@ def test_smoothed_d_star_maximises_the_expected_smoothed_objective():
 
     best = grid[objective(grid[:, None]).argmax(dim=0)]
     assert torch.allclose(best, d_star, atol=1e-4)
+
+
+def test_smoothed_generator_gradient_reference_matches_the_closed_form_and_vanishes_where_p_data_is_0():
+    x = torch.linspace(-2, 8, 41, dtype=torch.float64)
+    params = (0.0, 1.0, 4.0, 1.0)
+    for a, b in [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1)]:
+        auto = L.smoothed_generator_gradient(x, *params, a, b)
+        assert torch.allclose(auto, L._smoothed_closed_form(x, *params, a, b), rtol=1e-9, atol=1e-300)
+    one_sided = L.smoothed_generator_gradient(x, *params, 0.9, 0.0)
+    two_sided = L.smoothed_generator_gradient(x, *params, 0.9, 0.1)
+    unsmoothed = L.smoothed_generator_gradient(x, *params, 1.0, 0.0)
+    assert torch.allclose(one_sided, unsmoothed, rtol=1e-12)  # -log(α w) = -log α - log w
+    far = x >= 6
+    assert (two_sided[far].abs() < 1e-4 * one_sided[far].abs()).all() and (one_sided[far].abs() > 1).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_smoothed_generator_gradient_wrong_derivations_fail_every_case(seed):
+    ex = get_exercise("06.smoothed_generator_gradient")
+    for mistake in ex.mistakes:
+        result = run_exercise(ex, mistake.fn, seed=seed)
+        assert not any(c.passed for c in result.cases), mistake.hint
+    assert run_exercise(ex, L._smoothed_closed_form, seed=seed).status == "passed"

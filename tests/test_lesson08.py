@@ -20,7 +20,7 @@ SEEDS = (0, 1, 2, 3)
 
 def test_registry_keys_and_functions():
     assert IDS == ["08.inception_score", "08.frechet_distance_1d", "08.frechet_distance", "08.kid",
-                   "08.precision_recall"]
+                   "08.precision_recall", "08.extrapolate_fid"]
     for ex in EXERCISES:
         assert ex.key == f"08.{ex.function}" and ex.lesson == "08" and ex.mistakes
 
@@ -246,3 +246,20 @@ def test_evaluate_and_table_on_real_digits():
     assert row["fid_inf"] != pytest.approx(real_row["fid_inf"])
     assert "3 random subset(s)" in LB.format_table([row | {"model": "real", "lesson": "-", "source": "real data",
                                                            "steps": None}])
+
+
+def test_extrapolate_fid_recovers_a_noiseless_line_and_matches_the_leaderboard_fit():
+    ns = torch.tensor([100.0, 100.0, 400.0, 1000.0, 5000.0], dtype=torch.float64)
+    fid_inf, slope = L.extrapolate_fid(ns, 3.5 + 1200.0 / ns)
+    assert fid_inf == pytest.approx(3.5, abs=1e-9) and slope == pytest.approx(1200.0, rel=1e-9)
+    fids = 3.5 + 1200.0 / ns + torch.tensor([0.3, -0.2, 0.1, -0.05, 0.02], dtype=torch.float64)
+    expected_slope, expected_inf = np.polyfit(1.0 / ns.numpy(), fids.numpy(), 1)
+    assert L.extrapolate_fid(ns, fids) == pytest.approx((expected_inf, expected_slope), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_extrapolate_fid_typical_mistakes_fail_every_case(seed):
+    ex = get_exercise("08.extrapolate_fid")
+    for mistake in ex.mistakes:
+        result = run_exercise(ex, mistake.fn, seed=seed)
+        assert not any(c.passed for c in result.cases), mistake.hint

@@ -46,6 +46,30 @@ def value_function(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     return -F.softplus(-real_logits).mean() - F.softplus(fake_logits).mean()
 
 
+def _log_normal(x: Tensor, mu: float, sigma: float) -> Tensor:
+    return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi))
+
+
+def _log_ratio(x: Tensor, mu_data: float, sigma_data: float, mu_g: float, sigma_g: float) -> Tensor:
+    """r(x) = log p_data(x) − log p_g(x) for two 1-D Gaussians, so that D*(x) = sigmoid(r(x))."""
+    return _log_normal(x, mu_data, sigma_data) - _log_normal(x, mu_g, sigma_g)
+
+
+def generator_gradients(x: Tensor, mu_data: float, sigma_data: float, mu_g: float,
+                        sigma_g: float) -> tuple[Tensor, Tensor]:
+    """d/dx of log(1 − D*(x)) and of −log D*(x) at fakes x, by autograd through D* (the check's reference).
+
+    p_data = N(mu_data, sigma_data²), p_g = N(mu_g, sigma_g²), D* = p_data / (p_data + p_g) held as a
+    function of x (the discriminator is fixed while the generator steps).
+    """
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        r = _log_ratio(x, mu_data, sigma_data, mu_g, sigma_g)
+        (saturating,) = torch.autograd.grad(-F.softplus(r).sum(), x, retain_graph=True)  # log(1 − σ(r))
+        (nonsaturating,) = torch.autograd.grad(F.softplus(-r).sum(), x)  # −log σ(r)
+    return saturating, nonsaturating
+
+
 # ------------------------------------------------------------------- cases
 
 
@@ -79,8 +103,11 @@ def _density_cases(rng: np.random.Generator) -> list[Case]:
     x, _ = _grid(rng)
     mu = float(rng.uniform(0.5, 3))
     cases.append(Case(f"N(0,1) vs N({mu:.2f},1) on a grid", (_gauss(x, 0, 1) + 1e-12, _gauss(x, mu, 1) + 1e-12)))
-    p = torch.tensor(rng.uniform(0.1, 1.0, 8), dtype=torch.float64)
-    cases.append(Case("p_g = p_data gives ½ everywhere", (p, p.clone())))
+    n = int(rng.integers(8, 20))
+    p = torch.tensor(rng.uniform(0.1, 1.0, n), dtype=torch.float64)
+    q = torch.tensor(rng.uniform(0.1, 1.0, n), dtype=torch.float64)
+    q[::2] = p[::2]  # D* = ½ at these points, and nowhere else in general
+    cases.append(Case(f"p_g = p_data at {len(q[::2])} of {n} points (D* = ½ there)", (p, q)))
     return cases
 
 
@@ -99,8 +126,9 @@ def _jsd_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _g_loss_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case(f"{tuple(t.shape)} random logits", (t,)) for t in (_logits(rng) for _ in range(3))]
-    cases.append(Case(f"extreme logits {EXTREME.tolist()}", (EXTREME.clone(),)))
+    cases = [Case(f"{tuple(t.shape)} random logits", (t,), differentiable=True)
+             for t in (_logits(rng) for _ in range(3))]
+    cases.append(Case(f"extreme logits {EXTREME.tolist()}", (EXTREME.clone(),), differentiable=True))
     return cases
 
 
@@ -109,11 +137,47 @@ def _value_cases(rng: np.random.Generator) -> list[Case]:
     for _ in range(3):
         real = _logits(rng) + float(rng.uniform(-2, 2))
         fake = _logits(rng) + float(rng.uniform(-2, 2))
-        cases.append(Case(f"real {tuple(real.shape)}, fake {tuple(fake.shape)} random logits", (real, fake)))
-    cases.append(Case("extreme logits", (EXTREME.clone(), EXTREME.flip(0).clone())))
+        cases.append(Case(f"real {tuple(real.shape)}, fake {tuple(fake.shape)} random logits", (real, fake),
+                          differentiable=True))
+    cases.append(Case("extreme logits", (EXTREME.clone(), EXTREME.flip(0).clone()), differentiable=True))
     zeros = torch.zeros(int(rng.integers(5, 20)))
-    cases.append(Case("D(x) = ½ everywhere gives -log 4", (zeros, zeros.clone())))
+    cases.append(Case("D(x) = ½ everywhere gives -log 4", (zeros, zeros.clone()), differentiable=True))
     return cases
+
+
+def _gradient_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for far in (False, False, False, True):
+        mu_data, sigma_data = float(rng.uniform(-1, 1)), float(rng.uniform(0.5, 2.0))
+        shift = float(rng.uniform(4, 6)) if far else float(rng.uniform(-2, 2))
+        mu_g, sigma_g = mu_data + shift, float(rng.uniform(0.5, 2.0))
+        n = int(rng.integers(5, 30))
+        x = torch.tensor(rng.normal(mu_g, sigma_g, n), dtype=torch.float64)  # fakes, drawn from p_g
+        where = "fakes far from the data, D* ≈ 0 on most" if far else "fakes"
+        cases.append(Case(f"{where}: p_data = N({mu_data:.2f}, {sigma_data:.2f}²), p_g = N({mu_g:.2f}, "
+                          f"{sigma_g:.2f}²), {n} points", (x, mu_data, sigma_data, mu_g, sigma_g),
+                          rtol=1e-6, atol=1e-30))  # relative: where D* ≈ 0 the saturating gradient is tiny
+    return cases
+
+
+def _closed_form(x: Tensor, mu_data: float, sigma_data: float, mu_g: float, sigma_g: float,
+                 score_power: int = 2, with_p_g: bool = True) -> tuple[Tensor, Tensor]:
+    """The closed form and, through its options, two typical slips in deriving it."""
+    d_star = torch.sigmoid(_log_ratio(x, mu_data, sigma_data, mu_g, sigma_g))
+    slope = (mu_data - x) / sigma_data**score_power
+    if with_p_g:
+        slope = slope - (mu_g - x) / sigma_g**score_power
+    return -d_star * slope, -(1 - d_star) * slope
+
+
+def _swapped(*args: float) -> tuple[Tensor, Tensor]:
+    saturating, nonsaturating = _closed_form(*args)
+    return nonsaturating, saturating
+
+
+def _d_star_logit_only(x: Tensor, *params: float) -> tuple[Tensor, Tensor]:
+    d_star = torch.sigmoid(_log_ratio(x, *params))
+    return -d_star, -(1 - d_star)
 
 
 # ---------------------------------------------------------------- mistakes
@@ -138,7 +202,11 @@ EXERCISES = (
         points=1,
         reference=optimal_discriminator,
         cases=_density_cases,
-        hint="D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise on the two density tensors.",
+        hint="D* maximises p_data(x)·log D + p_g(x)·log(1 − D) separately at each x (Goodfellow et al. 2014, "
+        "Proposition 1): it is the probability that a point at x came from the data rather than from G.",
+        more_hints=("At one x, with a = p_data(x) and b = p_g(x), the derivative of a·log D + b·log(1 − D) in D is "
+                    "zero where a/D = b/(1 − D). Solve that for D; the result lies in [0, 1] and is ½ where the two "
+                    "densities are equal.",),
         mistakes=(
             Mistake("you returned p_g / (p_data + p_g): that is 1 - D*, the probability of 'fake'.", lambda p, q: q / (p + q)),
             Mistake("the denominator is p_data + p_g, not p_g alone (D* must lie in [0, 1]).", lambda p, q: p / q),
@@ -152,8 +220,12 @@ EXERCISES = (
         points=2,
         reference=jensen_shannon,
         cases=_jsd_cases,
-        hint="JSD = ½ Σ p log(p/m) dx + ½ Σ q log(q/m) dx with m = (p+q)/2, natural log, and 0·log 0 = 0 "
-        "(torch.xlogy(a, b) computes a·log b with that convention).",
+        hint="The JSD averages two KL divergences, each taken against the mixture m = (p + q)/2, not against "
+        "the other density (Lin 1991; Goodfellow et al. 2014, Theorem 1); each KL is an integral, here a Riemann sum.",
+        more_hints=("Densities can be exactly 0: the convention 0·log 0 = 0 must hold, and torch.xlogy(a, b) is "
+                    "a·log b with that convention (a·log(a/m) = a·log a − a·log m).",
+                    "Check yourself: JSD(p ‖ p) = 0, and two densities with disjoint supports give log 2 ≈ 0.6931 "
+                    "(natural log)."),
         mistakes=(
             Mistake(
                 "where p = 0 you computed 0·log 0 = nan; the convention is 0·log 0 = 0. Use torch.xlogy, "
@@ -182,7 +254,9 @@ EXERCISES = (
         points=1,
         reference=g_loss_saturating,
         cases=_g_loss_cases,
-        hint="The generator minimises mean log(1 - D(G(z))), and log(1 - sigmoid(l)) = -softplus(l).",
+        hint="The saturating loss is the generator's term of V(D, G) (Goodfellow et al. 2014, Eq. 1): the batch "
+        "mean of log(1 − D(G(z))), which G minimises. Work on the logits l, with D = σ(l).",
+        more_hints=("1 − σ(l) = σ(−l), and log σ(t) = −softplus(−t) stays finite for every t (F.softplus).",),
         mistakes=(
             Mistake("sign error: log(1 - D) = -softplus(l), so the loss is -softplus(l).mean(); G *minimises* it.",
                     lambda l: F.softplus(l).mean()),
@@ -201,7 +275,9 @@ EXERCISES = (
         points=1,
         reference=g_loss_nonsaturating,
         cases=_g_loss_cases,
-        hint="The generator minimises mean -log D(G(z)), and -log sigmoid(l) = softplus(-l).",
+        hint="The non-saturating loss (Goodfellow et al. 2014, Sec. 3) is the batch mean of −log D(G(z)), which "
+        "G minimises. Work on the logits l, with D = σ(l).",
+        more_hints=("−log σ(t) = softplus(−t) stays finite for every t (F.softplus), where log(sigmoid) does not.",),
         mistakes=(
             Mistake("sign error: -log D = +softplus(-l); the loss is positive and G *minimises* it.",
                     lambda l: -F.softplus(-l).mean()),
@@ -219,8 +295,9 @@ EXERCISES = (
         points=2,
         reference=value_function,
         cases=_value_cases,
-        hint="V = mean log D(x) + mean log(1 - D(G(z))) with D = sigmoid(logit): "
-        "log σ(l) = -softplus(-l), log(1 - σ(l)) = -softplus(l).",
+        hint="V(D, G) (Goodfellow et al. 2014, Eq. 1) has one expectation over real data and one over fakes: "
+        "estimate each by its own batch mean. D maximises V, and V ≤ 0.",
+        more_hints=("On logits: log σ(l) = −softplus(−l) and log(1 − σ(l)) = −softplus(l), finite for every l.",),
         mistakes=(
             Mistake("sign error: you returned the discriminator's BCE loss, which is -V. V itself is ≤ 0.",
                     lambda r, f: -value_function(r, f)),
@@ -230,6 +307,37 @@ EXERCISES = (
         ),
     ),
 )
+
+GENERATOR_GRADIENTS = Exercise(
+    key="01.generator_gradients",
+    function="generator_gradients",
+    title="Derive the generator's gradients at D*",
+    points=3,
+    reference=generator_gradients,
+    cases=_gradient_cases,
+    hint="Write D* as a sigmoid of the log density ratio, D*(x) = σ(r(x)) with r = log p_data − log p_g (the "
+    "logistic form of section 1), and differentiate each loss in x by the chain rule: loss → D* → r → x.",
+    more_hints=(
+        "σ'(r) = σ(r)·(1 − σ(r)), so d/dr log(1 − σ(r)) and d/dr (−log σ(r)) are each minus one of σ(r), 1 − σ(r). "
+        "Then multiply by dr/dx.",
+        "d/dx log N(x; μ, s²) = (μ − x)/s², and r depends on x through BOTH densities.",
+    ),
+    mistakes=(
+        Mistake("the two factors are swapped: the saturating loss log(1 − D*) has d/dr = −D*, which vanishes "
+                "where D* → 0; the non-saturating −log D* has d/dr = −(1 − D*).", _swapped),
+        Mistake("sign error: raising D*'s logit r lowers both losses, so d/dr log(1 − σ(r)) and "
+                "d/dr (−log σ(r)) are both negative.",
+                lambda *a: tuple(-g for g in _closed_form(*a))),
+        Mistake("that is the gradient with respect to the logit r, not with respect to x: multiply by dr/dx "
+                "(the chain rule's last link).", _d_star_logit_only),
+        Mistake("the derivative of log N(x; μ, s²) in x is (μ − x)/s², with the variance s², not s.",
+                lambda *a: _closed_form(*a, score_power=1)),
+        Mistake("r = log p_data − log p_g depends on x through p_g too: the fake's own density is part of D*.",
+                lambda *a: _closed_form(*a, with_p_g=False)),
+    ),
+)
+
+EXERCISES = (*EXERCISES, GENERATOR_GRADIENTS)
 
 # What a learner's kernel needs of this module while it is graded (the probes and their helpers);
 # coursekit.grading.harness.seal replaces every other function in it there.

@@ -129,24 +129,24 @@ def _g_fake_label(G, D, opt_g, opt_d, real, z):
 
 
 DETACH_HINT = (
-    "the discriminator's loss reached G: use fake.detach() in D's update, so that d_loss.backward() "
-    "stops at the fake images and puts gradients only into D's parameters."
+    "the discriminator's loss reached G: detach the fakes in D's update (Tensor.detach), so that D's backward "
+    "pass stops at the fake images and puts gradients only into D's parameters."
 )
 WRONG_OPT_HINT = (
-    "the wrong optimiser stepped: call opt_d.step() right after d_loss.backward(), and opt_g.step() "
-    "right after g_loss.backward(); each optimiser only holds its own model's parameters."
+    "the wrong optimiser stepped: D's optimiser steps after D's backward pass, G's after G's; each optimiser "
+    "only holds its own model's parameters."
 )
 ZERO_GRAD_HINT = (
-    "gradients accumulate in .grad across backward() calls: call opt_d.zero_grad() before d_loss.backward() "
-    "and opt_g.zero_grad() before g_loss.backward() (the case starts with stale gradients in both models, "
-    "as the previous step's G update leaves in D)."
+    "gradients accumulate in .grad across backward() calls: clear each optimiser's gradients (zero_grad) before "
+    "the backward pass of its own loss (the case starts with stale gradients in both models, as the previous "
+    "step's G update leaves in D)."
 )
 ORDER_HINT = (
     "update D first, then compute G's loss with the updated D (Algorithm 1): the generator's step "
     "must see the discriminator after its step."
 )
 LABEL_HINT = (
-    "the generator wants D to call its fakes real: use g_loss_nonsaturating(D(fake)) = -log D(G(z)) "
+    "the generator wants D to call its fakes real: its loss is the non-saturating −log D(G(z)) "
     "(BCE against label 1), not BCE against label 0."
 )
 
@@ -160,9 +160,14 @@ MISTAKES = (
 )
 
 GENERIC_HINT = (
-    "fake = G(z); d_loss = d_loss_bce(D(real), D(fake.detach())); opt_d.zero_grad(); d_loss.backward(); "
-    "opt_d.step(); then g_loss = g_loss_nonsaturating(D(fake)); opt_g.zero_grad(); g_loss.backward(); "
-    "opt_g.step(); return d_loss.item(), g_loss.item()."
+    "Algorithm 1 of Goodfellow et al. (2014) with k = 1: one discriminator update on a real and a fake batch, "
+    "then one generator update through the UPDATED discriminator; each update clears its own model's gradients, "
+    "runs backward on its own loss and steps its own optimiser."
+)
+MORE_TRAIN_STEP_HINTS = (
+    "The fakes must not pass D's loss back into G (cut them from G's graph there), but G's loss must reach G. "
+    "One G(z) can serve both updates.",
+    "Return the two losses as Python floats (d_loss, g_loss), each measured before its own update.",
 )
 
 # ------------------------------------------------------------------ cases
@@ -373,6 +378,7 @@ EXERCISES = (
         reference=train_step,
         cases=_train_step_cases,
         hint=GENERIC_HINT,
+        more_hints=MORE_TRAIN_STEP_HINTS,
         mistakes=MISTAKES,
     ),
     Exercise(
@@ -382,8 +388,10 @@ EXERCISES = (
         points=1,
         reference=digit_census,
         cases=_census_cases,
-        hint="top, label = probs.max(dim=1); share = (top >= threshold).float().mean().item(); "
-        "counts = torch.bincount(label, minlength=probs.shape[1]).",
+        hint="Two summaries of one set of predictions: each row's largest probability decides whether the sample "
+        "is confident; each row's most probable class feeds the histogram, over all N rows.",
+        more_hints=("share is a Python float in [0, 1]; counts is an int64 tensor of length C with zeros for "
+                    "classes never predicted (torch.bincount has a minlength argument).",),
         mistakes=CENSUS_MISTAKES,
     ),
 )

@@ -261,9 +261,11 @@ EXERCISES = (
         points=3,
         reference=count_modes,
         cases=_count_cases,
-        hint="Distances to every centre (torch.cdist), the nearest one per sample, high quality = nearest "
-        "distance < threshold·std; count modes and build the histogram q from the high-quality samples only; "
-        "reverse KL = Σ q·log(M·q) with 0·log 0 = 0 (torch.xlogy), log M when no sample is high quality.",
+        hint="The VEEGAN protocol (Srivastava et al. 2017): assign each sample to its nearest centre; "
+        "it is high quality when that distance is below threshold·std, and only high-quality samples count "
+        "towards the modes and the histogram q.",
+        more_hints=("Reverse KL is KL(q ‖ uniform over the M modes) = Σ q·log(M·q), with 0·log 0 = 0 "
+                    "(torch.xlogy), and log M when no sample is high quality.",),
         mistakes=(
             Mistake("you counted every sample: a mode is captured only by a HIGH-QUALITY sample (within "
                     "threshold·std of it), and q is the histogram of the high-quality samples only. A sample "
@@ -307,8 +309,11 @@ EXERCISES = (
         points=2,
         reference=minibatch_std,
         cases=_mbstd_cases,
-        hint="std over the BATCH (dim 0) of every feature, biased (correction=0), sqrt(var + 1e-8); average "
-        "those into one number and append it to every sample as one extra feature (dim 1).",
+        hint="Minibatch standard deviation (Karras et al. 2018, Sec. 3) measures how different the samples of a "
+        "batch are from each other, and hands that one number to the discriminator as an extra feature of every "
+        "sample.",
+        more_hints=("The std of every feature over the batch (biased, with 1e-8 added to the variance under the "
+                    "root), averaged over the features, appended along dim 1.",),
         mistakes=(
             Mistake("you took the std over the features of each sample (dim 1): that says how varied ONE sample "
                     "is. Minibatch std measures how different the samples are from each other: the std over the "

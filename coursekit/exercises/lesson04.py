@@ -129,18 +129,17 @@ TRANSPOSE_MISTAKES = (
 # ------------------------------------------------------------- dcgan_init
 
 WEIGHT_STD_HINT = (
-    "conv, transposed-conv and linear weights must be drawn from N(0, 0.02²): "
-    "nn.init.normal_(m.weight, mean=0.0, std=0.02). (std is 0.02, the *variance* is 0.0004.)"
+    "conv, transposed-conv and linear weights must be drawn from N(0, 0.02²) (torch.nn.init.normal_ takes the "
+    "standard deviation: std is 0.02, the *variance* is 0.0004)."
 )
 TRANSPOSE_HINT = (
     "nn.ConvTranspose2d is not a subclass of nn.Conv2d: test isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)), "
     "or the generator's layers keep PyTorch's default initialisation."
 )
 LINEAR_HINT = "nn.Linear layers get the same N(0, 0.02²) weights as the convolutions."
-BIAS_HINT = "set every bias to 0 (nn.init.zeros_(m.bias)); layers built with bias=False have m.bias None: skip those."
+BIAS_HINT = "set every bias to 0 (torch.nn.init.zeros_); layers built with bias=False have no bias (None): skip those."
 BN_HINT = (
-    "BatchNorm's scale (weight) must be drawn from N(1, 0.02²) and its shift (bias) set to 0: "
-    "nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)."
+    "BatchNorm's scale (weight) must be drawn from N(1, 0.02²), mean 1 not 0, and its shift (bias) set to 0."
 )
 RETURN_HINT = "return the module you initialised (in place), so that dcgan_init(Model()) can be chained."
 
@@ -276,7 +275,10 @@ EXERCISES = (
         points=1,
         reference=conv_out,
         cases=_conv_cases,
-        hint="out = floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1, with integer division.",
+        hint="Count the positions of the window: the padded input is size + 2·padding pixels wide, a dilated "
+        "kernel spans dilation·(kernel − 1) + 1 of them, and the window moves stride pixels at a time.",
+        more_hints=("The first window sits at position 0; count how many whole strides fit after it. PyTorch rounds "
+                    "down and returns an int (the Conv2d documentation's shape formula).",),
         mistakes=CONV_MISTAKES,
     ),
     Exercise(
@@ -286,7 +288,10 @@ EXERCISES = (
         points=1,
         reference=conv_transpose_out,
         cases=_transpose_cases,
-        hint="out = (size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1.",
+        hint="A transposed convolution maps shapes the way a convolution with the same settings maps them "
+        "backwards: its output is the input size that convolution would shrink to `size`.",
+        more_hints=("Solve the convolution's shape formula for its input (without the floor), then add "
+                    "output_padding, which picks one of the sizes that round down to the same output.",),
         mistakes=TRANSPOSE_MISTAKES,
     ),
     Exercise(
@@ -296,8 +301,10 @@ EXERCISES = (
         points=2,
         reference=dcgan_init,
         cases=_init_cases,
-        hint="for m in module.modules(): conv / conv-transpose / linear weights ~ N(0, 0.02²), biases 0; "
-        "BatchNorm weight ~ N(1, 0.02²), bias 0; return module.",
+        hint="Radford et al. (2016, Sec. 4): every weight from a zero-centred normal with standard deviation "
+        "0.02; visit every submodule of the model (Module.modules()), whatever its nesting.",
+        more_hints=("Conv, transposed-conv and linear layers: weights N(0, 0.02²), biases 0. BatchNorm: scale "
+                    "N(1, 0.02²), shift 0. Return the module, initialised in place.",),
         mistakes=INIT_MISTAKES,
     ),
 )

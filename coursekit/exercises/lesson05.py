@@ -4,6 +4,10 @@
   (in 1-D the optimal plan matches the i-th smallest to the i-th smallest).
 - ``gradient_penalty``: Gulrajani et al. 2017, Eq. 3, without λ.
 - ``power_iteration``: Miyato et al. 2018, Algorithm 1 (the σ estimate of SN).
+- ``clipped_critic_step``: one critic update of the original WGAN (Arjovsky et al.
+  2017, Algorithm 1, lines 5-7): the step on the WGAN loss, then every parameter
+  clipped to [-c, c]. Checked through a probe that builds a critic with stale
+  gradients and compares the parameters after the step with the reference's.
 
 The penalty draws random ε, so a plain output comparison with the reference
 cannot work in general. Three kinds of cases get around that: cases with
@@ -21,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from coursekit.check import Case, Exercise, Mistake, compare
+from coursekit.check import Case, Exercise, Mistake, compare, to_plain
 
 # ------------------------------------------------------------ W1 in 1-D
 
@@ -59,8 +63,9 @@ W1 = Exercise(
     points=2,
     reference=wasserstein1_1d,
     cases=_w1_cases,
-    hint="sort both samples; the cheapest plan moves the i-th smallest of a to the i-th smallest of b, "
-    "so W1 = mean |sort(a) − sort(b)| (torch.sort(x).values).",
+    hint="In 1-D the cheapest transport plan never crosses: it matches the two samples in order (the quantile "
+    "coupling). W1 is then the average distance that one unit of mass travels.",
+    more_hints=("n points each, each of mass 1/n: the i-th smallest of a moves to the i-th smallest of b.",),
     mistakes=(
         Mistake("sort both samples first: pairing a[i] with b[i] in the order they were drawn is a plan, "
                 "but not the cheapest one.", lambda a, b: (a - b).abs().mean()),
@@ -290,9 +295,15 @@ def _eps_per_element(critic, real: Tensor, fake: Tensor) -> Tensor:
     return _RIGHT_AT(critic, eps * real + (1 - eps) * fake)
 
 
-GP_HINT = ("x̂ = ε·real + (1 − ε)·fake with eps = torch.rand(B, 1, ...); x̂.requires_grad_(True); "
-           "g = torch.autograd.grad(critic(x̂).sum(), x̂, create_graph=True)[0]; "
-           "return ((g.flatten(1).norm(dim=1) − 1)²).mean().")
+GP_HINT = ("Gulrajani et al. (2017, Sec. 4, Algorithm 1) penalise the critic where its input gradient's norm is "
+           "not 1, at random points x̂ on the straight lines between paired real and fake samples (one uniform ε "
+           "per sample): the mean over the batch of (‖∇x̂ critic(x̂)‖₂ − 1)².")
+MORE_GP_HINTS = (
+    "The penalty is part of the critic's loss, so its own gradient must be differentiable: x̂ must require grad, "
+    "and the gradient must be taken with a graph that backward can go through again.",
+    "Each sample's norm is over all its dimensions but the batch (flatten them first); then (norm − 1)², then "
+    "the mean.",
+)
 
 GRADIENT_PENALTY = Exercise(
     key="05.gradient_penalty",
@@ -303,6 +314,7 @@ GRADIENT_PENALTY = Exercise(
     reference=gradient_penalty,
     cases=_gp_cases,
     hint=GP_HINT,
+    more_hints=MORE_GP_HINTS,
     mistakes=(
         Mistake(_CREATE_GRAPH, _no_create_graph),
         *(Mistake(hint, _at_interpolates(formula)) for hint, formula in _WRONG_AT.values()),
@@ -377,7 +389,10 @@ POWER_ITERATION = Exercise(
     points=2,
     reference=power_iteration,
     cases=_pi_cases,
-    hint="W = W.flatten(1); repeat n_iter times: v = Wᵀu / ‖Wᵀu‖, u = Wv / ‖Wv‖; return u @ W @ v.",
+    hint="Spectral normalisation (Miyato et al. 2018, Algorithm 1) estimates σ_max of the weight seen as a "
+    "matrix [out, everything else] by power iteration: alternately multiply by Wᵀ and by W, normalising each time.",
+    more_hints=("After n_iter rounds, u and v are unit vectors close to the top singular vectors, and σ is "
+                "read off as the bilinear form uᵀWv.",),
     mistakes=(
         Mistake("torch.norm(W) (= torch.norm(W, p=2) on a matrix) is the Frobenius norm √Σ w², not the "
                 "spectral norm; it is ≥ σ_max, with equality only for rank-1 matrices.",
@@ -391,8 +406,132 @@ POWER_ITERATION = Exercise(
     ),
 )
 
-EXERCISES = (W1, GRADIENT_PENALTY, POWER_ITERATION)
+# ------------------------------------------------------------ weight clipping
+
+
+def clipped_critic_step(critic: nn.Module, opt: torch.optim.Optimizer, real: Tensor, fake: Tensor,
+                        c: float) -> float:
+    """One WGAN critic update with weight clipping (Arjovsky et al. 2017, Algorithm 1, lines 5-7).
+
+    Loss mean f(fake) − mean f(real) (the critic maximises the gap), one optimiser step, then every
+    parameter clamped to [-c, c] in place. Returns the loss before the update, as a float.
+    """
+    loss = critic(fake).mean() - critic(real).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-c, c)
+    return loss.item()
+
+
+def _probe_clip_step(spec: tuple, fn) -> dict:
+    """Build the case's critic (with stale gradients), optimiser and batches; call ``fn``; the parameters after."""
+    seed, d, width, batch, c, lr = spec
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        critic = _mlp_critic(d, width)
+        real, fake = torch.randn(batch, d) + 1.0, torch.randn(batch, d)
+        critic(torch.randn(4, d)).sum().backward()  # stale gradients, as the previous generator step leaves
+        opt = torch.optim.SGD(critic.parameters(), lr=lr)  # plain SGD: stale gradients change the step's size
+    loss = fn(critic, opt, real, fake, c)
+    return {"loss": loss, "params": [p.detach().clone() for p in critic.parameters()]}
+
+
+CLIP_HINT = ("The original WGAN (Arjovsky et al. 2017, Algorithm 1, lines 5-7): the critic ascends "
+             "E f(real) − E f(fake), so it descends the opposite; one optimiser step; then every parameter is "
+             "kept in [−c, c], the crude way that paper enforces a Lipschitz bound.")
+MORE_CLIP_HINTS = (
+    "Order matters: clip after the step, so that the parameters the next step sees are inside the box; "
+    "gradients left over from an earlier backward pass must not leak into this step.",
+    "Every parameter tensor of the critic, biases included, is clamped in place, without autograd recording it; "
+    "return the loss measured before the update, as a Python float.",
+)
+
+
+def _clip_before_step(critic, opt, real, fake, c):
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-c, c)
+    loss = critic(fake).mean() - critic(real).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def _clip_variant(critic, opt, real, fake, c, sign: float = 1.0, zero: bool = True, biases: bool = True):
+    loss = sign * (critic(fake).mean() - critic(real).mean())
+    if zero:
+        opt.zero_grad()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        for name, p in critic.named_parameters():
+            if biases or not name.endswith("bias"):
+                p.clamp_(-c, c)
+    return loss.item()
+
+
+CLIP_MISTAKES = (
+    Mistake("clip AFTER the optimiser step: clipping first and then stepping leaves parameters outside [−c, c].",
+            _clip_before_step),
+    Mistake("sign error: the critic maximises E f(real) − E f(fake), so the loss it minimises is "
+            "E f(fake) − E f(real).", partial(_clip_variant, sign=-1.0)),
+    Mistake("gradients accumulate across backward() calls: clear the optimiser's gradients before this "
+            "backward pass (the case starts with stale gradients in the critic).", partial(_clip_variant, zero=False)),
+    Mistake("the biases are parameters too: Algorithm 1 clips every parameter w of the critic.",
+            partial(_clip_variant, biases=False)),
+)
+
+
+def _judge_clip_step(spec: tuple, got: dict, expected: dict) -> str | None:
+    if not isinstance(got, dict) or "params" not in got:
+        return f"unexpected output. Hint: {CLIP_HINT}"
+    problem = compare(got["loss"], expected["loss"], rtol=1e-5, atol=1e-7)
+    if problem:
+        return f"the returned loss: {problem}. Hint: {_diagnose_clip(spec, got)}"
+    problem = compare(got["params"], expected["params"], rtol=1e-5, atol=1e-7)
+    if problem:
+        return f"the critic's parameters after the step, {problem}. Hint: {_diagnose_clip(spec, got)}"
+    return None
+
+
+def _diagnose_clip(spec: tuple, got: dict) -> str:
+    for mistake in CLIP_MISTAKES:
+        wrong = to_plain(_probe_clip_step(spec, mistake.fn))
+        if compare(got["params"], wrong["params"], rtol=1e-5, atol=1e-7) is None:
+            return mistake.hint
+    return CLIP_HINT
+
+
+def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        d, width, batch = int(rng.integers(2, 6)), int(rng.integers(4, 12)), int(rng.integers(8, 40))
+        c, lr = float(rng.choice([0.01, 0.05, 0.1])), float(rng.uniform(1e-3, 1e-2))
+        spec = (int(rng.integers(2**31)), d, width, batch, c, lr)
+        cases.append(Case(f"{d}-d MLP critic (width {width}), batch {batch}, c = {c:g}, SGD lr = {lr:.1e}",
+                          probe=partial(_probe_clip_step, spec), judge=partial(_judge_clip_step, spec)))
+    return cases
+
+
+CLIPPED_CRITIC_STEP = Exercise(
+    key="05.clipped_critic_step",
+    function="clipped_critic_step",
+    title="A WGAN critic step with weight clipping",
+    points=2,
+    reference=clipped_critic_step,
+    cases=_clip_cases,
+    hint=CLIP_HINT,
+    more_hints=MORE_CLIP_HINTS,
+    mistakes=CLIP_MISTAKES,
+)
+
+EXERCISES = (W1, GRADIENT_PENALTY, POWER_ITERATION, CLIPPED_CRITIC_STEP)
 
 # What a learner's kernel needs of this module while it is graded (the probes and their helpers);
 # coursekit.grading.harness.seal replaces every other function in it there.
-KERNEL_SIDE: tuple[str, ...] = ('_probe_interpolates', '_probe_trains_critic', '_make_critic', '_mlp_critic', '_conv_critic')
+KERNEL_SIDE: tuple[str, ...] = ('_probe_interpolates', '_probe_trains_critic', '_make_critic', '_mlp_critic',
+                               '_conv_critic', '_probe_clip_step')

@@ -49,6 +49,29 @@ def noise_std(step: int, total: int, start: float) -> float:
     return start * max(0.0, 1.0 - step / total)
 
 
+def _log_ratio(x: Tensor, mu_data: float, sigma_data: float, mu_g: float, sigma_g: float) -> Tensor:
+    """r(x) = log p_data(x) − log p_g(x) for two 1-D Gaussians (the unsmoothed D* is sigmoid(r))."""
+    return (-0.5 * ((x - mu_data) / sigma_data) ** 2 - math.log(sigma_data)) - (
+        -0.5 * ((x - mu_g) / sigma_g) ** 2 - math.log(sigma_g))
+
+
+def smoothed_generator_gradient(x: Tensor, mu_data: float, sigma_data: float, mu_g: float, sigma_g: float,
+                                alpha: float, beta: float) -> Tensor:
+    """d/dx of the non-saturating loss −log D*(x) under smoothed labels, by autograd through the smoothed D*.
+
+    D* = (α p_data + β p_g) / (p_data + p_g) for p_data = N(mu_data, sigma_data²), p_g = N(mu_g, sigma_g²),
+    held fixed as a function of x while the generator steps; log D* is computed as
+    logaddexp(log β, log(α − β) + logsigmoid(r)), which stays finite where p_data underflows.
+    """
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        r = _log_ratio(x, mu_data, sigma_data, mu_g, sigma_g)
+        log_beta = torch.tensor(math.log(beta) if beta > 0 else -math.inf, dtype=x.dtype)
+        log_d = torch.logaddexp(log_beta, math.log(alpha - beta) + F.logsigmoid(r))
+        (grad,) = torch.autograd.grad(-log_d.sum(), x)
+    return grad
+
+
 # ------------------------------------------------------------------- cases
 
 
@@ -217,6 +240,37 @@ def _noise_fixed(x: Tensor, std: float) -> Tensor:
     return x + std * torch.randn(x.shape, generator=g)
 
 
+def _gradient_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for far in (False, False, True, True):
+        mu_data, sigma_data = float(rng.uniform(-1, 1)), float(rng.uniform(0.5, 1.5))
+        mu_g, sigma_g = mu_data + float(rng.uniform(3, 5) if far else rng.uniform(-2, 2)), float(rng.uniform(0.5, 1.5))
+        alpha, beta = float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.05, 0.3))
+        n = int(rng.integers(5, 30))
+        x = torch.tensor(rng.normal(mu_g, sigma_g, n), dtype=torch.float64)
+        if far:
+            x = x + math.copysign(3 * sigma_g, mu_g - mu_data)  # beyond the fakes' mode: p_data ≈ 0 there
+        where = "fakes where p_data ≈ 0" if far else "fakes"
+        cases.append(Case(f"{where}: α = {alpha:.2f}, β = {beta:.2f}, p_data = N({mu_data:.2f}, {sigma_data:.2f}²), "
+                          f"p_g = N({mu_g:.2f}, {sigma_g:.2f}²), {n} points",
+                          (x, mu_data, sigma_data, mu_g, sigma_g, alpha, beta), rtol=1e-6, atol=1e-30))
+        # relative tolerance only: where p_data ≈ 0 the right gradient is tiny, and so are wrong ones
+    return cases
+
+
+def _smoothed_closed_form(x: Tensor, mu_data: float, sigma_data: float, mu_g: float, sigma_g: float,
+                          alpha: float, beta: float, log: bool = True) -> Tensor:
+    """The closed form; ``log=False`` is the slip of differentiating −D* instead of −log D*."""
+    w = torch.sigmoid(_log_ratio(x, mu_data, sigma_data, mu_g, sigma_g))
+    dr_dx = (mu_data - x) / sigma_data**2 - (mu_g - x) / sigma_g**2
+    d_star_slope = (alpha - beta) * w * (1 - w) * dr_dx
+    return -d_star_slope / (beta + (alpha - beta) * w) if log else -d_star_slope
+
+
+def _unsmoothed(x: Tensor, mu_d: float, s_d: float, mu_g: float, s_g: float, a: float, b: float) -> Tensor:
+    return _smoothed_closed_form(x, mu_d, s_d, mu_g, s_g, 1.0, 0.0)
+
+
 # ---------------------------------------------------------------- mistakes
 
 _NAIVE = (
@@ -239,8 +293,9 @@ EXERCISES = (
         points=2,
         reference=smoothed_bce,
         cases=_bce_cases,
-        hint="loss = mean over real of [t_r·softplus(-l) + (1 - t_r)·softplus(l)] + the same over fakes with t_f, "
-        "where t_r = real_label, t_f = fake_label (-log σ(l) = softplus(-l), -log(1 - σ(l)) = softplus(l)).",
+        hint="With a soft target t, one sample's binary cross-entropy is −t·log D − (1 − t)·log(1 − D): real "
+        "samples take real_label as their target, fakes take fake_label; one batch mean for each, added.",
+        more_hints=("On logits: −log σ(l) = softplus(−l) and −log(1 − σ(l)) = softplus(l), finite for every l.",),
         mistakes=(
             Mistake("smoothing on the wrong side: the real samples' target is real_label (α, e.g. 0.9) and the "
                     "fakes' target is fake_label (β, e.g. 0); you swapped them.",
@@ -266,8 +321,10 @@ EXERCISES = (
         points=1,
         reference=optimal_discriminator_smoothed,
         cases=_dstar_cases,
-        hint="Maximise p_data[α log D + (1-α) log(1-D)] + p_g[β log D + (1-β) log(1-D)] pointwise: "
-        "D* = (α·p_data + β·p_g) / (p_data + p_g).",
+        hint="As in lesson 1's Proposition 1, maximise the expected smoothed objective pointwise: "
+        "p_data·[α log D + (1 − α) log(1 − D)] + p_g·[β log D + (1 − β) log(1 − D)] at each x.",
+        more_hints=("Collect the terms: it is a·log D + b·log(1 − D) again, with a = α·p_data + β·p_g and "
+                    "b = (1 − α)·p_data + (1 − β)·p_g; its maximiser solves a/D = b/(1 − D).",),
         mistakes=(
             Mistake("α and β are swapped: α (the real label) weighs p_data and β (the fake label) weighs p_g.",
                     lambda p, q, a, b: (b * p + a * q) / (p + q)),
@@ -288,7 +345,10 @@ EXERCISES = (
         points=1,
         reference=add_instance_noise,
         cases=_noise_cases,
-        hint="return x + std * torch.randn_like(x): a new tensor, fresh N(0, std²) noise for every element.",
+        hint="Instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017, Sec. 4) adds independent Gaussian "
+        "noise of standard deviation std to every element and returns a new tensor (the input stays untouched).",
+        more_hints=("Fresh standard-normal draws shaped like x, scaled by the standard deviation (not the "
+                    "variance), on x's device and dtype.",),
         mistakes=(
             Mistake(NOISE_VARIANCE, lambda x, s: x + s**2 * torch.randn_like(x)),
             Mistake(NOISE_UNIFORM, lambda x, s: x + s * torch.rand_like(x)),
@@ -304,7 +364,9 @@ EXERCISES = (
         points=1,
         reference=noise_std,
         cases=_schedule_cases,
-        hint="linear from start (step 0) to 0 (step total), then 0: start * max(0, 1 - step / total).",
+        hint="A linear anneal: the standard deviation is `start` at step 0, falls in a straight line to 0 at step "
+        "`total`, and stays at 0 after that.",
+        more_hints=("The fraction of the schedule still to go is 1 − step/total (float division), never below 0.",),
         mistakes=(
             Mistake("after `total` steps the std must stay at 0, not turn negative: clamp with max(0, ...).",
                     lambda s, t, a: a * (1 - s / t)),
@@ -316,6 +378,35 @@ EXERCISES = (
         ),
     ),
 )
+
+SMOOTHED_GRADIENT = Exercise(
+    key="06.smoothed_generator_gradient",
+    function="smoothed_generator_gradient",
+    title="Derive the generator's gradient under two-sided smoothing",
+    points=3,
+    reference=smoothed_generator_gradient,
+    cases=_gradient_cases,
+    hint="Write the smoothed D* in terms of the unsmoothed one: D* = β + (α − β)·w with w = p_data / (p_data + p_g) "
+    "= σ(r), r = log p_data − log p_g (lesson 1); then differentiate −log D* in x by the chain rule.",
+    more_hints=(
+        "d/dx (−log D*) = −(dD*/dx) / D*, and dw/dx = w(1 − w)·dr/dx.",
+        "d/dx log N(x; μ, s²) = (μ − x)/s², and r depends on x through both densities.",
+    ),
+    mistakes=(
+        Mistake("the labels are ignored: that is lesson 1's non-saturating gradient, −(1 − w)·dr/dx. With β > 0, "
+                "D* never falls below β, and the loss is −log of the SMOOTHED D*.", _unsmoothed),
+        Mistake("that is the derivative of −D*, not of −log D*: divide by D* (d log u = du / u).",
+                lambda *a: _smoothed_closed_form(*a, log=False)),
+        Mistake("α and β are swapped: α (the real label) weighs p_data, so D* = β + (α − β)·w.",
+                lambda x, md, sd, mg, sg, a, b: _smoothed_closed_form(x, md, sd, mg, sg, b, a)),
+        Mistake("the fake label weighs p_g with β, not with 1 − β.",
+                lambda x, md, sd, mg, sg, a, b: _smoothed_closed_form(x, md, sd, mg, sg, a, 1 - b)),
+        Mistake("sign error: where D* grows with x, the loss −log D* falls, so its derivative has the opposite "
+                "sign of dD*/dx.", lambda *a: -_smoothed_closed_form(*a)),
+    ),
+)
+
+EXERCISES = (*EXERCISES, SMOOTHED_GRADIENT)
 
 # What a learner's kernel needs of this module while it is graded (the probes and their helpers);
 # coursekit.grading.harness.seal replaces every other function in it there.

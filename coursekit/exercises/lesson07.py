@@ -47,8 +47,10 @@ ADAIN = Exercise(
     points=3,
     reference=adain,
     cases=_adain_cases,
-    hint="normalise each sample's channel over (H, W): (x - mean) / sqrt(var + 1e-8) with the biased variance, "
-    "then multiply by (1 + gamma[:, :, None, None]) and add beta[:, :, None, None].",
+    hint="AdaIN (Huang & Belongie 2017; Karras et al. 2019) is instance normalisation (each sample's channel over "
+    "its own H×W, biased variance, 1e-8 inside the root) followed by a per-channel style scale and bias.",
+    more_hints=("The style vectors are [B, C]: give them two trailing singleton axes to broadcast over H and W; "
+                "the scale starts at 1, so it is 1 + gamma.",),
     mistakes=(
         Mistake("the style scale must start at 1: use IN(x) * (1 + gamma) + beta, not IN(x) * gamma + beta "
                 "(with gamma ≈ 0 at initialisation, x·γ would wipe out every feature).",
@@ -96,14 +98,16 @@ TRUNCATE = Exercise(
     points=2,
     reference=truncate,
     cases=_truncate_cases,
-    hint="first w = mapping(z), then pull w towards the average: w_avg + psi * (w - w_avg).",
+    hint="The truncation trick of StyleGAN (Karras et al. 2019, App. B) works in W: map z first, "
+    "then move w part of the way towards the average style w̄; ψ = 1 keeps w, ψ = 0 gives w̄.",
+    more_hints=("A linear interpolation between w̄ and w with weight ψ on w.",),
     mistakes=(
-        Mistake("truncate in W, not in Z: map z first (w = mapping(z)) and then pull w towards w_avg; "
+        Mistake("truncate in W, not in Z: map z through the mapping network first, then pull w towards w_avg; "
                 "shrinking z does not move w towards the average style.",
                 lambda z, f, wa, psi: f(psi * z)),
-        Mistake("truncate in W, not in Z: mapping(psi * z) is not w_avg + psi * (w - w_avg).",
+        Mistake("truncate in W, not in Z: mapping ψ·z is not the same as pulling the mapped w towards w_avg.",
                 lambda z, f, wa, psi: wa + psi * (f(psi * z) - wa)),
-        Mistake("pull towards w_avg, not towards 0: w_avg + psi * (w - w_avg), not psi * w.",
+        Mistake("pull towards w_avg, not towards 0: ψ·w shrinks w towards the origin of W, not the average style.",
                 lambda z, f, wa, psi: psi * f(z)),
         Mistake("psi is the weight of w: psi = 1 keeps w unchanged and psi = 0 gives w_avg.",
                 lambda z, f, wa, psi: wa + (1 - psi) * (f(z) - wa)),
@@ -146,8 +150,10 @@ MIX = Exercise(
     points=2,
     reference=mix_styles,
     cases=_mix_cases,
-    hint="start from B's w repeated for every layer ([B, num_ws, w_dim]) and overwrite layers 0..crossover-1 "
-    "with A's w (ws[:, :crossover] = w_a[:, None]).",
+    hint="Style mixing (Karras et al. 2019, Sec. 3.1): every synthesis layer gets its own w; the coarse layers "
+    "before the crossover take A's, the rest take B's.",
+    more_hints=("Build a [B, num_ws, w_dim] tensor from B's w repeated for every layer, then overwrite the first "
+                "`crossover` layers with A's w.",),
     mistakes=(
         Mistake("off by one: layers < crossover take A (crossover layers from A), so layer `crossover` itself is B's; "
                 "crossover 0 must be pure B.", _mix_off_by_one),
@@ -189,8 +195,9 @@ NOISE = Exercise(
     points=2,
     reference=inject_noise,
     cases=_noise_cases,
-    hint="reshape the per-channel weight to [1, C, 1, 1] so it broadcasts with the noise [B, 1, H, W], "
-    "then add weight * noise to x.",
+    hint="StyleGAN's noise inputs (Karras et al. 2019, Sec. 3.2): one noise image per sample, shared by all "
+    "channels, scaled by a learned per-channel weight and added to the features.",
+    more_hints=("The weight is [C]; reshape it so that it broadcasts against the noise [B, 1, H, W].",),
     mistakes=(
         Mistake("scale the noise by the learned per-channel weight (x + weight · noise), not x + noise: "
                 "the weights start at 0 so that noise is off until training turns it on.",

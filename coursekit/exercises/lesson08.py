@@ -90,6 +90,17 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, flo
     return float(precision), float(recall)
 
 
+def extrapolate_fid(ns: Tensor, fids: Tensor) -> tuple[float, float]:
+    """``(fid_inf, slope)`` of the least-squares line FID_N = FID∞ + slope/N (Chong & Forsyth 2020, Sec. 3.1).
+
+    ``ns`` and ``fids`` are float64 tensors ``[k]``: one FID measurement per entry, sample sizes may repeat.
+    """
+    x = 1.0 / ns.double()
+    design = torch.stack([torch.ones_like(x), x], dim=1)  # [k, 2]
+    coef = torch.linalg.lstsq(design, fids.double()[:, None]).solution[:, 0]
+    return float(coef[0]), float(coef[1])
+
+
 # ------------------------------------------------------------------- cases
 
 
@@ -177,6 +188,32 @@ def _pr_cases(rng: np.random.Generator) -> list[Case]:
     real, fake = _feature_pair(rng, m, m, d, 0.5, 0.7)
     cases.append(Case(f"k=5: {m} real, {m} fake, d={d}", (real, fake), {"k": 5}, rtol=0, atol=1e-12))
     return cases
+
+
+def _extrapolation_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(4):
+        fid_inf, slope = float(rng.uniform(0.5, 40)), float(rng.uniform(200, 20000))
+        sizes = np.sort(rng.choice([100, 200, 250, 400, 500, 800, 1000, 2000, 4000, 5000], int(rng.integers(3, 6)),
+                                   replace=False))
+        repeats = 1 if i == 0 else int(rng.integers(2, 4))
+        ns = np.repeat(sizes, repeats)
+        noise = rng.normal(0, 0.02 * slope / sizes.max(), len(ns))  # the spread of FID over random subsets
+        fids = fid_inf + slope / ns + noise
+        label = f"N in {sizes.tolist()}" + (f", {repeats} subsets each" if repeats > 1 else ", one FID each")
+        cases.append(Case(label, (torch.tensor(ns, dtype=torch.float64), torch.tensor(fids, dtype=torch.float64)),
+                          rtol=1e-6, atol=1e-8))
+    return cases
+
+
+def _line(x: Tensor, y: Tensor) -> tuple[float, float]:
+    """Intercept and slope of the least-squares line y = a + b·x."""
+    b = float(((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum())
+    return float(y.mean()) - b * float(x.mean()), b
+
+
+def _largest_n(ns: Tensor, fids: Tensor) -> tuple[float, float]:
+    return float(fids[ns == ns.max()].mean()), 0.0
 
 
 # ---------------------------------------------------------------- mistakes
@@ -335,8 +372,11 @@ EXERCISES = (
         points=2,
         reference=inception_score,
         cases=_is_cases,
-        hint="For each split: p(y) = mean of the rows; KL_i = Σ_y p(y|x_i) (log p(y|x_i) − log p(y)), "
-        "with 0·log 0 = 0 (torch.xlogy); score = exp(mean_i KL_i). Return (mean, np.std) over the splits.",
+        hint="The Inception Score (Salimans et al. 2016, Sec. 4) is exp of the average KL divergence between each "
+        "sample's class distribution p(y|x) and the marginal p(y) of its split; one score per split.",
+        more_hints=("Per split: p(y) is the mean of the split's rows; KL_i = Σ_y p(y|x_i)(log p(y|x_i) − log p(y)) "
+                    "with 0·log 0 = 0 (torch.xlogy); score = exp(mean_i KL_i). Return the mean and the population "
+                    "standard deviation over the splits.",),
         mistakes=(
             Mistake("the KL is the wrong way round: IS uses KL(p(y|x) ‖ p(y)) = Σ_y p(y|x) log(p(y|x) / p(y)), "
                     "weighted by the sample's own class distribution, not KL(p(y) ‖ p(y|x)).", _is_reverse_kl),
@@ -360,8 +400,9 @@ EXERCISES = (
         points=1,
         reference=frechet_distance_1d,
         cases=_fd1d_cases,
-        hint="In 1-D the formula |μ1−μ2|² + tr Σ1 + tr Σ2 − 2 tr (Σ1Σ2)^½ becomes "
-        "(μ1−μ2)² + s1² + s2² − 2·s1·s2 = (μ1−μ2)² + (s1−s2)², with s the standard deviations.",
+        hint="Specialise d² = |μ1−μ2|² + tr Σ1 + tr Σ2 − 2 tr (Σ1Σ2)^½ (Dowson & Landau 1982) to one dimension: "
+        "each covariance is a variance s², and the matrix square root of s1²·s2² is s1·s2.",
+        more_hints=("The last three terms form a perfect square in the standard deviations.",),
         mistakes=(
             Mistake("the cross term −2·s1·s2 (the trace of the matrix square root, in 1-D) is missing.",
                     lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1**2 + s2**2),
@@ -405,8 +446,10 @@ EXERCISES = (
         points=2,
         reference=kid,
         cases=_kid_cases,
-        hint="k(a, b) = (aᵀb / d + 1)³ with d the feature dimension. MMD²_u = (sum of k(x_i, x_j) over i ≠ j) "
-        "/ (m(m−1)) + (same for y, n(n−1)) − 2·mean of k(x_i, y_j).",
+        hint="KID (Bińkowski et al. 2018) is the unbiased estimate of the squared MMD with the cubic "
+        "polynomial kernel k(a, b) = (aᵀb / d + 1)³, d the feature dimension.",
+        more_hints=("Unbiased: the within-set averages leave out the diagonal k(x_i, x_i), so they divide by "
+                    "m(m−1) and n(n−1); the cross term is a plain mean over all m·n pairs, counted twice.",),
         mistakes=(
             Mistake("this is the BIASED estimate: drop the diagonal terms k(x_i, x_i) and k(y_j, y_j) and divide "
                     "by m(m−1) and n(n−1). The unbiased one is what makes KID trustworthy at small N.", _kid_biased),
@@ -424,9 +467,11 @@ EXERCISES = (
         points=2,
         reference=precision_recall,
         cases=_pr_cases,
-        hint="radius_i = distance from sample i to its k-th nearest OTHER sample of the same set "
-        "(torch.cdist(x, x).kthvalue(k + 1, dim=1): the 1st is the point itself). precision = fraction of fakes "
-        "within radius_j of some real j; recall = fraction of reals within radius_i of some fake i (use <=).",
+        hint="Kynkäänniemi et al. (2019): each set's manifold is the union of balls around its samples, "
+        "of radius the distance to the k-th nearest OTHER sample of the same set. Precision asks how many fakes lie "
+        "in the real manifold; recall, how many reals lie in the fake one.",
+        more_hints=("A point's nearest neighbour in its own set is itself, at distance 0: skip it when picking the "
+                    "k-th. A point on a ball's boundary counts as inside.",),
         mistakes=(
             Mistake("the point itself is its own nearest neighbour (distance 0): the radius is the (k+1)-th "
                     "smallest distance in its row, kthvalue(k + 1).", _pr_self_included),
@@ -437,6 +482,31 @@ EXERCISES = (
         ),
     ),
 )
+
+EXTRAPOLATE_FID = Exercise(
+    key="08.extrapolate_fid",
+    function="extrapolate_fid",
+    title="FID∞: extrapolate FID to infinitely many samples",
+    points=2,
+    reference=extrapolate_fid,
+    cases=_extrapolation_cases,
+    hint="FID's bias falls like 1/N (Chong & Forsyth 2020, Sec. 3.1): in the variable 1/N the measurements lie "
+    "on a line, and infinitely many samples is the point 1/N = 0 on it.",
+    more_hints=("Fit that line by least squares through every (1/N, FID) pair, repeats included; FID∞ is its "
+                "intercept and the slope is the bias at N = 1.",),
+    mistakes=(
+        Mistake("you fitted FID against N; the bias is linear in 1/N, and N → ∞ is 1/N → 0, the intercept of "
+                "that line.", lambda ns, f: _line(ns.double(), f.double())),
+        Mistake("you fitted FID against 1/√N; Chong & Forsyth's bias term is linear in 1/N.",
+                lambda ns, f: _line(ns.double() ** -0.5, f.double())),
+        Mistake("that is the FID at the largest N, still biased upwards: extrapolate the line to 1/N = 0.",
+                _largest_n),
+        Mistake("the order is (fid_inf, slope): the intercept first.",
+                lambda ns, f: _line(1.0 / ns.double(), f.double())[::-1]),
+    ),
+)
+
+EXERCISES = (*EXERCISES, EXTRAPOLATE_FID)
 
 # What a learner's kernel needs of this module while it is graded (the probes and their helpers);
 # coursekit.grading.harness.seal replaces every other function in it there.

@@ -12,9 +12,11 @@ import nbformat
 
 from . import _define, _read, EXERCISE, SOLUTION
 
-FUNCTIONS = ("optimal_discriminator", "jensen_shannon", "g_loss_saturating", "g_loss_nonsaturating", "value_function")
+FUNCTIONS = ("optimal_discriminator", "jensen_shannon", "g_loss_saturating", "g_loss_nonsaturating", "value_function",
+             "generator_gradients")
 ARGS = {"optimal_discriminator": "p_data, p_g", "jensen_shannon": "p, q, dx", "g_loss_saturating": "fake_logits",
-        "g_loss_nonsaturating": "fake_logits", "value_function": "real_logits, fake_logits"}
+        "g_loss_nonsaturating": "fake_logits", "value_function": "real_logits, fake_logits",
+        "generator_gradients": "x, mu_data, sigma_data, mu_g, sigma_g"}
 
 
 def _cell(source: str) -> nbformat.NotebookNode:
@@ -61,6 +63,7 @@ def reference() -> nbformat.NotebookNode:
     _define(nb, "g_loss_nonsaturating", "return _library(*args)")
     _define(nb, "value_function", "try:\n    return solution_or_reference('01.value_function', None)(*args)\n"
                                   "except Exception:\n    return None")
+    _define(nb, "generator_gradients", "return _lesson.EXERCISES[-1].reference(*args)")
     return nb
 
 
