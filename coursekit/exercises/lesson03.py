@@ -289,8 +289,10 @@ EXERCISES = (
         points=2,
         reference=pack,
         cases=_pack_cases,
-        hint="[B, F] -> [B/m, m·F]: packed row i is sample i·m's features, then sample i·m+1's, …; for images "
-        "the m samples are stacked along the channels (dim 1). A single reshape of the contiguous batch does it.",
+        hint="PacGAN (Lin et al. 2018) lets the discriminator judge m samples at once: m CONSECUTIVE samples "
+        "become one input, their features (for images, their channels) side by side.",
+        more_hints=("[B, F] -> [B/m, m·F]: packed row i is sample i·m's features, then sample i·m+1's, …; images "
+                    "stack along dim 1. A single reshape of the contiguous batch does it.",),
         mistakes=(
             Mistake("wrong reshape order: your packed row interleaves the features of different samples "
                     "(feature 0 of every sample, then feature 1, …). Row i must be sample i·m's features "

@@ -422,9 +422,11 @@ EXERCISES = (
         points=3,
         reference=frechet_distance,
         cases=_fd_cases,
-        hint="d² = |μ1−μ2|² + tr Σ1 + tr Σ2 − 2 tr (Σ1Σ2)^½. For the last term either take "
-        "scipy.linalg.sqrtm(sigma1 @ sigma2) and the real part of its trace, or (faster, always real) the "
-        "eigenvalues λ of the symmetric matrix Σ1^½ Σ2 Σ1^½ and Σ √λ (clip tiny negatives to 0).",
+        hint="The Fréchet distance between two Gaussians (Dowson & Landau 1982), as FID uses it (Heusel et al. "
+        "2017): d² = |μ1−μ2|² + tr Σ1 + tr Σ2 − 2 tr (Σ1Σ2)^½. The care is all in the last term.",
+        more_hints=("For tr (Σ1Σ2)^½ either take scipy.linalg.sqrtm of the product and the real part of its trace, "
+                    "or (faster, always real) the eigenvalues λ of the symmetric matrix Σ1^½ Σ2 Σ1^½ and Σ √λ "
+                    "(clip tiny negatives to 0).",),
         mistakes=(
             Mistake("the trace term −2 tr (Σ1Σ2)^½ is missing: without it two identical Gaussians are at "
                     "distance 2 tr Σ, not 0.", _fd_missing_cross),
