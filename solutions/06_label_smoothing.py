@@ -76,7 +76,7 @@ fn = solution_or_reference("06.smoothed_bce", smoothed_bce)
 real, fake = 3 * torch.randn(256), 3 * torch.randn(256) - 2
 for a, b in [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1)]:
     print(f"α = {a}, β = {b}: {whose(fn)} {float(fn(real, fake, a, b)):.6f}, "
-          f"coursekit {float(d_loss_bce(real, fake, a, b)):.6f}")
+          f"coursekit.losses.d_loss_bce {float(d_loss_bce(real, fake, a, b)):.6f}")
 logits = torch.linspace(-4, 10, 561)  # steps of 0.025
 no_fakes = torch.full((1,), -50.0)  # a fake D rejects completely adds (almost) nothing
 fig, ax = plt.subplots(figsize=(6, 3))
