@@ -38,6 +38,7 @@ POS_TOL, SIZE_TOL = 0.06, 0.04  # agreement tolerances, as fractions of the widt
 AREA_FACTOR = torch.tensor([4.0, math.pi, 2.0])  # area = factor · s², per shape
 MIN_AREA, MAX_AREA = 0.02, 0.35  # a valid image's shape covers this fraction of the image
 MAX_AREAS = {"small": MAX_AREA, "large": 0.5, "lesson7": 0.5}  # per shapes.RANGES: their largest square covers 0.27 / 0.46 / 0.46
+SILHOUETTE_DIFFER = 0.8  # two masks with IoU below this have different silhouettes
 COARSE = ("shape", "x", "y", "size")
 FINE = ("colour", "texture")
 
@@ -49,7 +50,7 @@ def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tens
     (indices, as in ``coursekit.shapes``), ``x``, ``y``, ``size`` (fractions
     of the width), ``fill``, ``area`` (fraction of the image), the raw
     measures ``rgb`` (``[n, 3]``, mean colour scaled to max 1), ``stripes`` and
-    ``checker`` (relative contrasts), and ``valid``
+    ``checker`` (relative contrasts), the ``mask`` (``[n, H, W]``, the shape's pixels), and ``valid``
     (one plausible shape was found; the other values of an invalid image are
     meaningless; ``max_area`` bounds the shape's area, as a fraction of the
     image, see ``MAX_AREAS``).
@@ -109,6 +110,7 @@ def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tens
         "stripes": stripes,
         "checker": checker,
         "valid": valid,
+        "mask": mask,
     }
 
 
@@ -197,6 +199,12 @@ def render_pairs(G, z_a: Tensor, z_b: Tensor, crossover: int | None, psi: float 
     return torch.cat(parts)
 
 
+def iou(p: Tensor, q: Tensor) -> Tensor:
+    """Intersection over union of two stacks of masks ``[n, H, W]`` → ``[n]`` (1 for two empty masks)."""
+    inter, union = (p & q).flatten(1).sum(1).float(), (p | q).flatten(1).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+
+
 def _mixing_row(m_a: dict, m_b: dict, m_mix: dict) -> dict:
     """One row of :func:`mixing_table` from the measures of A, B and their mixes."""
     ok = m_a["valid"] & m_b["valid"] & m_mix["valid"]
@@ -205,6 +213,11 @@ def _mixing_row(m_a: dict, m_b: dict, m_mix: dict) -> dict:
            for name, parent, names in (("coarse_from_a", m_a, COARSE), ("fine_from_b", m_b, FINE),
                                        ("coarse_from_b", m_b, COARSE), ("fine_from_a", m_a, FINE))}
     row["valid"] = ok.float().mean().item()
+    # the silhouette as a whole: is the mix's mask closer (IoU) to A's than to B's, among pairs whose masks differ
+    iou_a, iou_b, iou_ab = iou(m_mix["mask"], m_a["mask"]), iou(m_mix["mask"], m_b["mask"]), iou(m_a["mask"], m_b["mask"])
+    differ = ok & (iou_ab < SILHOUETTE_DIFFER)
+    row["silhouette_from_a"] = ((iou_a > iou_b) & differ).sum().item() / max(1, int(differ.sum()))
+    row["silhouette_pairs"] = int(differ.sum())
     row["per_attribute"], row["differing_pairs"] = {}, {}
     for name in COARSE + FINE:
         differ = ok & ~agree(m_a, m_b, (name,))  # pairs whose parents differ in this attribute
@@ -227,7 +240,9 @@ def mixing_table(
     (the last two are what the mix shares with the *other* parent: chance
     agreement), ``valid`` (fraction of pairs counted), ``per_attribute``: for
     each attribute, the fraction of mixes that take it from A among the pairs
-    where A and B differ in it, and ``differing_pairs``: how many pairs that is.
+    where A and B differ in it, and ``differing_pairs``: how many pairs that is;
+    ``silhouette_from_a``: the fraction of mixes whose mask overlaps A's more than B's (IoU), among the
+    ``silhouette_pairs`` pairs whose masks differ (IoU < ``SILHOUETTE_DIFFER``).
     """
     crossovers = list(range(G.num_ws + 1)) if crossovers is None else list(crossovers)
     gen = torch.Generator().manual_seed(seed)

@@ -50,7 +50,7 @@ from coursekit import shape_attributes as sa
 from coursekit.data import make_shapes
 from coursekit.plots import draw_image_grid
 from coursekit.runtime import is_quick, quick_or_full, start_lesson
-from coursekit.shapes import COLOURS, LESSON7, SHAPES, TEXTURES, render_shapes
+from coursekit.shapes import COLOURS, LESSON7, SHAPES, TEXTURES, render_shapes, texture_period
 from coursekit.stylegan import AdaIN, StyleDiscriminator, StyleGenerator, load_stylegan
 from coursekit.stylegan_report import stylegan_report
 from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
@@ -61,7 +61,7 @@ device = start_lesson(seed=SEED)
 MAX_AREA = sa.MAX_AREAS["lesson7"]
 N = quick_or_full(64, 1000)  # samples, and (A, B) pairs, measured
 N_REAL = quick_or_full(300, 3000)  # real images to verify the attribute measure
-DEMO_STEPS = quick_or_full(4, 300)  # steps of training from scratch in section 3
+DEMO_STEPS = quick_or_full(4, 120)  # steps of training from scratch in section 3
 print(f"samples and pairs measured: {N} | real images for the measure's check: {N_REAL} | demo steps: {DEMO_STEPS}")
 
 # %% [markdown]
@@ -80,13 +80,16 @@ plt.show()
 for i in range(4):
     print(f"image {i}: {SHAPES[attrs['shape'][i]]}, x={attrs['x'][i]:.2f}, y={attrs['y'][i]:.2f}, "
           f"size={attrs['size'][i]:.2f}, {COLOURS[attrs['colour'][i]]}, {TEXTURES[attrs['texture'][i]]}")
+print(f"{LESSON7['size']}×{LESSON7['size']} px; centres x, y in {LESSON7['centre']}, half-sizes in "
+      f"{LESSON7['half_extent']} (fractions of the width), i.e. {2 * LESSON7['half_extent'][0] * 16:.1f}–"
+      f"{2 * LESSON7['half_extent'][1] * 16:.1f} px across; texture period {texture_period(LESSON7['size'])} px")
 
 # %% [markdown]
 # Why a pattern that alternates every pixel? A 16×16 image's 8×8 layers can only hand on
 # a map that is upsampled ×2 (bilinear) before the 16×16 convolutions; such an upsampled
 # map has none of the period-2 frequency (measured below as $|\sum_r (-1)^r x_r|$ down
 # each column). So the texture *must* be drawn by the 16×16 layers, while an 8×8 map
-# (a shape is 4–5.5 of its pixels across) is enough to lay out the shape. The data set
+# (a shape is 3.8–5.4 of its pixels across, half the sizes printed above) is enough to lay out the shape. The data set
 # is built so that the paper's division of labour is *possible*; whether training
 # finds it is what we measure.
 
@@ -125,6 +128,7 @@ print(f"{'':>26}" + "".join(f"{k:>9}" for k in names))
 for label, images in (("clean real images", real), ("noisy (std 0.1)", noisy)):
     acc = sa.attribute_accuracy(images, attrs, max_area=MAX_AREA)
     print(f"{label:>26}" + "".join(f"{acc[k]:>9.3f}" for k in names))
+print(f"(right = the same class, or within ±{sa.POS_TOL} of the width for x and y, ±{sa.SIZE_TOL} for the size)")
 for name, levels in (("shape", 3), ("colour", 6), ("texture", 3)):
     wrong = attrs | {name: (attrs[name] + 1) % levels}
     m = sa.measure_shapes(render_shapes(wrong, 16), MAX_AREA)
@@ -350,15 +354,21 @@ plt.show()
 # mix takes it from A. Crossover 0 is pure B and 6 pure A by construction, which checks
 # the bookkeeping. The paper's account predicts, at crossover 4: shape, x, y and size
 # from A, colour and texture from B (taken from A ≈ 0).
+#
+# One more column looks at the **silhouette** as a whole rather than at a class read off
+# it: the mix's silhouette comes from A when its mask overlaps A's more than B's
+# (intersection over union), counted over the pairs whose masks differ (IoU below 0.8).
+# It tells a layout that moved apart from an outline whose corners were redrawn.
 
 # %%
 table = report["mixing"]
 attrs_all = sa.COARSE + sa.FINE
 print("taken from A, among the pairs whose parents differ in it (number of such pairs):")
-print(f"{'crossover':>9} " + " ".join(f"{k:>13}" for k in attrs_all) + f" {'valid':>6}")
+print(f"{'crossover':>9} " + " ".join(f"{k:>13}" for k in attrs_all) + f" {'silhouette':>13} {'valid':>6}")
 for r in table:
     print(f"{r['crossover']:>9} " + " ".join(f"{r['per_attribute'][k]:>7.3f} ({r['differing_pairs'][k]:>3})"
-                                            for k in attrs_all) + f" {r['valid']:>6.3f}")
+                                            for k in attrs_all)
+          + f" {r['silhouette_from_a']:>7.3f} ({r['silhouette_pairs']:>3}) {r['valid']:>6.3f}")
 row = table[CROSSOVER]
 print(f"\nAt crossover {CROSSOVER}: " + ", ".join(f"{k} from A in {row['per_attribute'][k]:.1%}" for k in sa.COARSE)
       + "; " + ", ".join(f"{k} from B in {1 - row['per_attribute'][k]:.1%}" for k in sa.FINE)
@@ -376,16 +386,39 @@ ax.legend(fontsize=8, ncol=2)
 plt.show()
 switch = {k: next((r["crossover"] for r in table if r["per_attribute"][k] >= 0.5), None) for k in attrs_all}
 print("first crossover at which each attribute comes from A in at least half of the pairs that differ:", switch)
+print(f"silhouette: the mix's mask is closer to A's than to B's in {row['silhouette_from_a']:.1%} of the "
+      f"{row['silhouette_pairs']} pairs whose masks differ (crossover {CROSSOVER}).")
+coarse_a = [k for k in sa.COARSE if row["per_attribute"][k] >= 0.85]
+fine_b = [k for k in sa.FINE if row["per_attribute"][k] <= 0.15]
+print(f"At crossover {CROSSOVER}, in at least 85 % of the pairs that differ: "
+      f"from A: {', '.join(coarse_a) or 'none of the coarse attributes'}; "
+      f"from B: {', '.join(fine_b) or 'none of the fine attributes'}.")
+for k in [k for k in sa.COARSE if k not in coarse_a] + [k for k in sa.FINE if k not in fine_b]:
+    parent, share = ("A", row["per_attribute"][k]) if k in sa.COARSE else ("B", 1 - row["per_attribute"][k])
+    print(f"  {k} does not follow the paper's split here: it comes from {parent} in only {share:.0%} "
+          f"of the {row['differing_pairs'][k]} pairs that differ in it.")
+if row["per_attribute"]["shape"] < 0.85 <= row["silhouette_from_a"]:
+    print(f"The silhouette comes from A in {row['silhouette_from_a']:.0%} of the pairs, while the shape class read off "
+          f"it does in {row['per_attribute']['shape']:.0%}: the 16×16 styles keep A's outline but redraw its corners.")
 
 # %% [markdown]
 # Read the plot from left to right: an attribute switches from B to A at the layers that
-# decide it. The printed line above says where each one switches in this generator.
-# Shape, position and size are decided by the 4×4–8×8 styles, so they come from A at
-# crossover 4; the texture, which only the 16×16 layers can draw, comes from B there;
-# colour, a per-channel amount that any layer's style could set, is decided by the last
-# layers too. Nothing in the losses names a layer for each attribute: style-mixing
-# regularisation only asks every mix to look real. The division of labour is what the
-# training found, and the data set made it possible.
+# decide it, and the lines above say where each one switches in this generator. Three
+# facts about the architecture help to read them:
+#
+# * **Colour** is nearly a per-channel amount. The last layer's style sets every
+#   channel's scale and offset just before toRGB, so it can always set the colour.
+# * **Drawing is not deciding.** The stripes alternate every pixel, so only the 16×16
+#   layers can *draw* them (section 1); but whether to draw them can be decided earlier,
+#   by a channel that an early style turns on and the 16×16 convolutions follow.
+# * **A style cannot move anything, only choose.** AdaIN turns the channels of a feature
+#   map up or down; it cannot shift a channel's pattern. A late style can therefore change
+#   the outline only by choosing among outlines that the feature maps already hold: at
+#   16×16 a shape is 7.7–10.9 pixels across (section 1), and its corners are within reach of the last
+#   layers' 3×3 convolutions.
+#
+# Nothing in the losses names a layer for each attribute: style-mixing regularisation
+# only asks every mix to look real. Which layers decide what is what training found.
 #
 # ## 6. Truncation in W: quality against diversity
 #

@@ -28,7 +28,8 @@ def summary(report: dict, crossover: int) -> str:
     mix = " ".join(f"{k}={v:.2f}({row['differing_pairs'][k]})" for k, v in row["per_attribute"].items())
     return (f"valid {s['valid']:.3f} | shape {s['shape']} | texture {s['texture']} | colour {s['colour']}\n"
             f"precision {report['precision']:.3f} recall {report['recall']:.3f}\n"
-            f"crossover {crossover}: taken from A (pairs that differ): {mix}")
+            f"crossover {crossover}: taken from A (pairs that differ): {mix}; "
+            f"silhouette {row['silhouette_from_a']:.2f}({row['silhouette_pairs']})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -166,7 +166,8 @@ def write_readme(path: Path, meta: dict, report: dict) -> None:
     """``README_stylegan.md`` beside the checkpoint: how it was trained and what it measures."""
     rows = "\n".join(
         f"| {r['crossover']} | " + " | ".join(f"{r['per_attribute'][k]:.3f} ({r['differing_pairs'][k]})"
-                                             for k in COARSE + FINE) + f" | {r['valid']:.3f} |"
+                                             for k in COARSE + FINE)
+        + f" | {r['silhouette_from_a']:.3f} ({r['silhouette_pairs']}) | {r['valid']:.3f} |"
         for r in report["mixing"])
     s = report["samples"]
     psi_rows = "\n".join(f"| {t['psi']:g} | {t['precision']:.3f} | {t['recall']:.3f} | {t['valid']:.3f} |"
@@ -196,10 +197,11 @@ moving average of the generator's weights, with its running w̄), `D` (the discr
 
 Style mixing: for each crossover c (layers < c from A), the fraction of mixes that take each attribute from A
 among the pairs whose parents differ in it (the number of such pairs in brackets), and the fraction of pairs
-whose A, B and mix were all valid.
+whose A, B and mix were all valid. Silhouette: the fraction of mixes whose mask overlaps A's more than B's (IoU),
+among the pairs whose masks differ.
 
-| c | {" | ".join(COARSE + FINE)} | valid |
-|---|{"---|" * (len(COARSE + FINE) + 1)}
+| c | {" | ".join(COARSE + FINE)} | silhouette | valid |
+|---|{"---|" * (len(COARSE + FINE) + 2)}
 {rows}
 """
     path.with_name("README_stylegan.md").write_text(text)

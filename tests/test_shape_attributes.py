@@ -73,6 +73,15 @@ def test_period_two_texture_is_invisible_to_an_8x8_map():
     assert alternation(up) < 1e-5 and alternation(striped) > 3 * alternation(flat)  # a flat shape's edges alternate a little
 
 
+def test_iou_of_masks():
+    a = torch.zeros(3, 4, 4, dtype=torch.bool)
+    b = a.clone()
+    a[0, :2], b[0, 1:3] = True, True  # rows 0-1 vs rows 1-2: 4 shared pixels of 12
+    a[1, 0, 0] = b[1, 3, 3] = True  # disjoint
+    assert torch.allclose(sa.iou(a, b), torch.tensor([1 / 3, 0.0, 1.0]))  # two empty masks count as equal
+    assert torch.equal(sa.iou(a, a), torch.ones(3))
+
+
 def test_accuracy_survives_mild_pixel_noise():
     images, attrs = make_shapes(1000, seed=5)
     noisy = (images + 0.1 * torch.randn(images.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
@@ -130,6 +139,7 @@ def test_mixing_table_end_points_on_the_shipped_generator():
     # crossover 0 renders B itself and num_ws renders A itself: every counted mix agrees with that parent
     assert pure_b["coarse_from_b"] == 1.0 and pure_b["fine_from_b"] == 1.0
     assert pure_a["coarse_from_a"] == 1.0 and pure_a["fine_from_a"] == 1.0
+    assert pure_b["silhouette_from_a"] == 0.0 and pure_a["silhouette_from_a"] == 1.0 and pure_a["silhouette_pairs"] > 0
     report = sa.sample_report(G, 128)
     assert report["valid"] > 0.5 and len(report["shape"]) == 3
 

@@ -111,6 +111,7 @@ def test_report_says_a_constant_generator_has_no_diversity_and_mixing_is_trivial
     assert report["recall"] < 0.1 and [t["psi"] for t in report["truncation"]] == [1.0, 0.0]
     assert len(report["mixing"]) == TINY.channels.__len__() * 2 + 1
     assert all(sum(r["differing_pairs"].values()) == 0 for r in report["mixing"])  # A and B never differ
+    assert all(r["silhouette_pairs"] == 0 for r in report["mixing"])
     blank = -torch.ones(1, 3, 16, 16)
     assert stylegan_report(_Constant(blank), n=16, seed=0, psis=(1.0,))["samples"]["valid"] == 0.0
     assert sa.MAX_AREAS["lesson7"] >= 0.46  # the largest real square (half-size 0.34) must stay valid
