@@ -116,3 +116,37 @@ def test_solution_notebook_passes_every_check(lesson):
         score_line = text[text.index("score:", start):].splitlines()[0]
         assert score_line == f"score: {ex.points}/{ex.points}", f"{ex.key}: {score_line}"
     assert "❌" not in text and "reference implementation" not in text
+
+
+# Typical mistakes that are right on some cases by their nature, each with the reason; every
+# other mistake of the lessons below must fail EVERY case (no points for a wrong function by
+# accident, e.g. an inverted D* on a symmetric case).
+RIGHT_SOMEWHERE = {
+    ("01.jensen_shannon", "where p = 0"): "right wherever neither density is exactly 0",
+    ("01.g_loss_saturating", "you took sigmoid"): "right where the logits do not overflow",
+    ("01.g_loss_nonsaturating", "you took sigmoid"): "right where the logits do not overflow",
+    ("01.value_function", "you took sigmoid"): "right where the logits do not overflow",
+    ("05.wasserstein1_1d", "|mean(a) − mean(b)|"): "W1 itself when the sorted samples never cross",
+    ("05.gradient_penalty", "pass create_graph"): "the value is right; only its gradient is missing",
+    ("05.gradient_penalty", "draw one ε per sample"): "any ε gives x̂ = x when fake = real",
+    ("05.power_iteration", "the exercise asks"): "the estimate converges to σ_max",
+    ("06.smoothed_bce", "you took sigmoid"): "right where the logits do not overflow",
+    ("06.noise_std", "after `total` steps"): "right up to step total",
+    ("06.noise_std", "integer division"): "right at step 0 and from step total on",
+    ("08.inception_score", "exp goes outside"): "the same when every KL is equal (one-hot rows)",
+    ("08.inception_score", "each split uses its OWN"): "the same with one split",
+    ("08.inception_score", "split i is rows"): "the same when the splits divide N evenly",
+    ("08.frechet_distance", "np.linalg.eigvalsh"): "right when the two covariances commute",
+    ("08.precision_recall", "the point itself"): "the same when no radius changes a verdict",
+}
+STRICT = [ex for lesson in ("01", "05", "06", "08") for ex in exercises_for(lesson) if ex.key != "06.add_instance_noise"]
+
+
+@pytest.mark.parametrize("ex", STRICT, ids=lambda e: e.key)
+def test_typical_mistakes_score_nothing_unless_right_by_nature(ex):
+    for mistake in ex.mistakes:
+        if any(key == ex.key and mistake.hint.startswith(start) for key, start in RIGHT_SOMEWHERE):
+            continue
+        for seed in SEEDS:
+            passed = [c.label for c in run_exercise(ex, mistake.fn, seed=seed).cases if c.passed]
+            assert not passed, f"{ex.key}: '{mistake.hint[:60]}…' passes {passed} (seed {seed})"

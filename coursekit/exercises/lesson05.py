@@ -50,9 +50,10 @@ def _w1_cases(rng: np.random.Generator) -> list[Case]:
     a = torch.from_numpy(rng.uniform(0, 1, n))
     b = torch.from_numpy(np.concatenate([rng.uniform(-5, -4, n // 2), rng.uniform(6, 7, n - n // 2)]))
     cases.append(Case(f"U[0,1] vs a two-bump sample (equal means are not enough), n = {n}", (a, b)))
-    shift = float(rng.uniform(1, 4))
+    scale, shift = float(rng.uniform(2, 3)), float(rng.uniform(0.5, 1.5))
     a = torch.from_numpy(rng.normal(0, 1, 64))
-    cases.append(Case(f"a sample and itself shifted by {shift:.2f} (W1 = the shift)", (a, a.flip(0) + shift)))
+    b = (scale * a + shift)[torch.from_numpy(rng.permutation(64))]
+    cases.append(Case(f"a sample and a shuffled copy scaled by {scale:.2f} and shifted by {shift:.2f}", (a, b)))
     return cases
 
 

@@ -98,9 +98,10 @@ def _bce_cases(rng: np.random.Generator) -> list[Case]:
     a = _labels(rng)[0]
     real, fake = _logits(rng), _logits(rng)
     cases.append(Case(f"one-sided: α = {a}, β = 0", (real, fake, a, 0.0)))
-    cases.append(Case("no smoothing (α = 1, β = 0) is the plain BCE", (_logits(rng), _logits(rng), 1.0, 0.0)))
+    b = _labels(rng)[1]
+    cases.append(Case(f"the fake label only (α = 1, β = {b})", (_logits(rng), _logits(rng), 1.0, b)))
     a, b = _labels(rng)
-    cases.append(Case(f"extreme logits ±120, α = {a}, β = {b}", (EXTREME.clone(), EXTREME.flip(0).clone(), a, b)))
+    cases.append(Case(f"extreme logits ±120, α = {a}, β = {b}", (EXTREME.clone(), EXTREME[:4].clone(), a, b)))
     return cases
 
 
@@ -118,12 +119,15 @@ def _dstar_cases(rng: np.random.Generator) -> list[Case]:
         cases.append(Case(f"{n} random density values, α = {a}, β = {b}", (p, q, a, b)))
     x = torch.linspace(-6, 6, int(rng.integers(200, 600)), dtype=torch.float64)
     mu = float(rng.uniform(1, 3))
-    a = _labels(rng)[0]
-    cases.append(Case(f"N(0,1) vs N({mu:.2f},1) on a grid, one-sided α = {a}",
-                      (_gauss(x, 0, 1) + 1e-12, _gauss(x, mu, 1) + 1e-12, a, 0.0)))
-    p = torch.tensor(rng.uniform(0.1, 1.0, 8), dtype=torch.float64)
     a, b = _labels(rng)
-    cases.append(Case(f"p_g = p_data gives (α + β)/2, α = {a}, β = {b}", (p, p.clone(), a, b)))
+    cases.append(Case(f"N(0,1) vs N({mu:.2f},1) on a grid, α = {a}, β = {b}",
+                      (_gauss(x, 0, 1) + 1e-12, _gauss(x, mu, 1) + 1e-12, a, b)))
+    n = int(rng.integers(8, 20))
+    p, q = (torch.tensor(rng.uniform(0.1, 1.0, n), dtype=torch.float64) for _ in range(2))
+    q[::2] = p[::2]  # D* = (α + β)/2 at these points, and nowhere else in general
+    a, b = _labels(rng)
+    cases.append(Case(f"p_g = p_data at {len(q[::2])} of {n} points (D* = (α + β)/2 there), α = {a}, β = {b}",
+                      (p, q, a, b)))
     return cases
 
 

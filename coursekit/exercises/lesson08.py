@@ -132,8 +132,10 @@ def _fd1d_cases(rng: np.random.Generator) -> list[Case]:
         s1, s2 = rng.uniform(0.2, 4.0, size=2)
         cases.append(Case(f"N({mu1:.2f}, {s1:.2f}²) vs N({mu2:.2f}, {s2:.2f}²)",
                           (float(mu1), float(s1), float(mu2), float(s2)), rtol=1e-9, atol=1e-12))
-    mu, s = float(rng.normal()), float(rng.uniform(0.5, 2))
-    cases.append(Case("identical Gaussians give 0", (mu, s, mu, s), rtol=1e-9, atol=1e-12))
+    mu, s1, s2 = float(rng.normal()), *(float(v) for v in rng.uniform(0.2, 4.0, size=2))
+    far = mu + float(rng.choice([-1, 1]) * rng.uniform(8, 12))
+    cases.append(Case(f"means far apart: N({mu:.2f}, {s1:.2f}²) vs N({far:.2f}, {s2:.2f}²)", (mu, s1, far, s2),
+                      rtol=1e-9, atol=1e-12))
     return cases
 
 
@@ -150,8 +152,9 @@ def _fd_cases(rng: np.random.Generator) -> list[Case]:
         args = (rng.normal(size=d), _spd(rng, d), rng.normal(size=d), _spd(rng, d))
         cases.append(Case(f"d={d}, random full-rank covariances", args, rtol=1e-6, atol=1e-8))
     d = int(rng.integers(3, 8))
-    mu, sigma = rng.normal(size=d), _spd(rng, d)
-    cases.append(Case(f"d={d}, identical Gaussians give 0", (mu, sigma, mu.copy(), sigma.copy()), rtol=1e-6, atol=1e-6))
+    mu, sigma, shift = rng.normal(size=d), _spd(rng, d), rng.normal(0, 2, size=d)
+    cases.append(Case(f"d={d}, the same covariance, means apart: FID = |μ1 − μ2|²",
+                      (mu, sigma, mu + shift, sigma.copy()), rtol=1e-6, atol=1e-6))
     d = int(rng.integers(6, 10))
     args = (rng.normal(size=d), _spd(rng, d, rank=d // 2), rng.normal(size=d), _spd(rng, d))
     cases.append(Case(f"d={d}, Σ1 of rank {d // 2} (as from too few samples)", args, rtol=1e-5, atol=1e-6))
