@@ -37,7 +37,8 @@ TEXTURE_LEVEL = 0.2  # relative contrast below which a texture is flat
 POS_TOL, SIZE_TOL = 0.06, 0.04  # agreement tolerances, as fractions of the width (≈ 2 px and 1.3 px at 32×32)
 AREA_FACTOR = torch.tensor([4.0, math.pi, 2.0])  # area = factor · s², per shape
 MIN_AREA, MAX_AREA = 0.02, 0.35  # a valid image's shape covers this fraction of the image
-MAX_AREAS = {"small": MAX_AREA, "large": 0.5, "lesson7": 0.5}  # per shapes.RANGES: their largest square covers 0.27 / 0.46 / 0.46
+# one bound per shapes.RANGES preset: their largest squares cover 0.27 / 0.46 / 0.46 of the image
+MAX_AREAS = {"small": MAX_AREA, "large": 0.5, "lesson7": 0.5}
 SILHOUETTE_DIFFER = 0.8  # two masks with IoU below this have different silhouettes
 COARSE = ("shape", "x", "y", "size")
 FINE = ("colour", "texture")
@@ -214,7 +215,8 @@ def _mixing_row(m_a: dict, m_b: dict, m_mix: dict) -> dict:
                                        ("coarse_from_b", m_b, COARSE), ("fine_from_a", m_a, FINE))}
     row["valid"] = ok.float().mean().item()
     # the silhouette as a whole: is the mix's mask closer (IoU) to A's than to B's, among pairs whose masks differ
-    iou_a, iou_b, iou_ab = iou(m_mix["mask"], m_a["mask"]), iou(m_mix["mask"], m_b["mask"]), iou(m_a["mask"], m_b["mask"])
+    iou_a, iou_b = iou(m_mix["mask"], m_a["mask"]), iou(m_mix["mask"], m_b["mask"])
+    iou_ab = iou(m_a["mask"], m_b["mask"])
     differ = ok & (iou_ab < SILHOUETTE_DIFFER)
     row["silhouette_from_a"] = ((iou_a > iou_b) & differ).sum().item() / max(1, int(differ.sum()))
     row["silhouette_pairs"] = int(differ.sum())

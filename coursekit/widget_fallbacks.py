@@ -60,7 +60,8 @@ def progress_text(state: dict, model: dict) -> str | None:
     desc = re.sub(r"\s*\d+%\s*$", "", _text(left.get("value", "")))
     timing = re.search(r"\[.*\]", _text(right.get("value", "")))
     return (f"{desc + ': ' if desc and not desc.endswith(':') else desc + ' ' if desc else ''}{100 * frac:3.0f}%"
-            f"|{'█' * filled}{' ' * (10 - filled)}| {value:.0f}/{total:.0f}" + (f" {timing.group(0)}" if timing else ""))
+            f"|{'█' * filled}{' ' * (10 - filled)}| {value:.0f}/{total:.0f}"
+            + (f" {timing.group(0)}" if timing else ""))
 
 
 def add_static_fallbacks(nb: dict) -> int:

@@ -68,9 +68,9 @@ print(f"samples and pairs measured: {N} | real images for the measure's check: {
 # ## 1. The data, and a measure we can trust
 #
 # Each image is one shape on black. Its attributes are drawn independently:
-# shape ∈ {square, circle, triangle}, centre x, y ∈ [0.36, 0.64] and half-size ∈ [0.24, 0.34]
-# (fractions of the width), one of 6 colours, and a texture ∈ {flat, stripes, checker}
-# whose pattern alternates **every pixel**.
+# shape ∈ {square, circle, triangle}, centre x and y and half-size uniform in the ranges
+# printed below (fractions of the width), one of six colours, and a texture ∈ {flat,
+# stripes, checker} whose pattern alternates **every pixel**.
 
 # %%
 real, attrs = make_shapes(16, seed=1, **LESSON7)
@@ -89,9 +89,9 @@ print(f"{LESSON7['size']}×{LESSON7['size']} px; centres x, y in {LESSON7['centr
 # a map that is upsampled ×2 (bilinear) before the 16×16 convolutions; such an upsampled
 # map has none of the period-2 frequency (measured below as $|\sum_r (-1)^r x_r|$ down
 # each column). So the texture *must* be drawn by the 16×16 layers, while an 8×8 map
-# (a shape is 3.8–5.4 of its pixels across, half the sizes printed above) is enough to lay out the shape. The data set
-# is built so that the paper's division of labour is *possible*; whether training
-# finds it is what we measure.
+# (where a shape is 3.8–5.4 pixels across, half the sizes printed above) is enough to
+# lay out the shape. The data set is built so that the paper's division of labour is
+# *possible*; whether training finds it is what we measure.
 
 # %%
 def alternation(img: torch.Tensor) -> float:
@@ -101,22 +101,25 @@ def alternation(img: torch.Tensor) -> float:
 
 
 periodic = torch.nn.functional.pad(torch.rand(256, 3, 8, 8) * 2 - 1, (1, 1, 1, 1), mode="circular")
-upsampled = torch.nn.functional.interpolate(periodic, scale_factor=2, mode="bilinear")[..., 2:-2, 2:-2]  # [256, 3, 16, 16]
+upsampled = torch.nn.functional.interpolate(periodic, scale_factor=2, mode="bilinear")[..., 2:-2, 2:-2]
+# [256, 3, 16, 16]: random 8×8 maps (wrapped around, so the edges add nothing) upsampled ×2
 _, a16 = make_shapes(256, seed=2, **LESSON7)
 for name, texture in (("flat", 0), ("stripes", 1)):
-    print(f"real {name:8s} shapes: alternation {alternation(render_shapes(a16 | {'texture': torch.full_like(a16['texture'], texture)}, 16)):.3f}")
+    images = render_shapes(a16 | {"texture": torch.full_like(a16["texture"], texture)}, 16)
+    print(f"real {name:8s} shapes: alternation {alternation(images):.3f}")
 print(f"random 8×8 maps upsampled ×2: alternation {alternation(upsampled):.1e}")
 
 # %% [markdown]
 # `coursekit.shape_attributes.measure_shapes` reads every attribute off the pixels
-# with rules you can check by hand: the mask is the bright pixels; the **shape**
-# is how much of its bounding box the mask fills (square 1, circle π/4, triangle ½);
+# with rules you can check by hand: the mask is the bright pixels (above a fixed level
+# and above 30 % of the image's brightest pixel, so a soft edge does not widen it);
+# the **shape** is how much of its bounding box the mask fills (square 1, circle π/4, triangle ½);
 # **size** comes from the area, **position** from the centroid; **colour** is
 # the nearest palette colour to the mask's mean colour; **texture** is the
 # brightness contrast between alternate rows (stripes) or the two checker phases. Before it
 # judges a generator, we check it on real images with known attributes, clean
-# and with added noise (positions count as right within ±0.06 of the width,
-# about one pixel, sizes within ±0.04), and on *wrong* images: the same images
+# and with added noise (positions and sizes count as right within the tolerances
+# printed below, about one pixel), and on *wrong* images: the same images
 # redrawn with another shape, colour or texture, which the measure must report as
 # what they show, not as what they were.
 
@@ -133,7 +136,8 @@ for name, levels in (("shape", 3), ("colour", 6), ("texture", 3)):
     wrong = attrs | {name: (attrs[name] + 1) % levels}
     m = sa.measure_shapes(render_shapes(wrong, 16), MAX_AREA)
     print(f"{'redrawn with another ' + name:>26}: measured as the new {name} in "
-          f"{(m[name] == wrong[name]).float().mean():.3f}, as the old one in {(m[name] == attrs[name]).float().mean():.3f}")
+          f"{(m[name] == wrong[name]).float().mean():.3f}, "
+          f"as the old one in {(m[name] == attrs[name]).float().mean():.3f}")
 
 # %% [markdown]
 # ## 2. The pieces, one at a time (on a fresh, untrained generator)
@@ -189,7 +193,8 @@ print("output per-channel std: ", [f"{v:.3f}" for v in out[0, :4].std(dim=(1, 2)
       "| |1+gamma|:", [f"{v:.3f}" for v in scale[0, :4].abs().tolist()])
 wide = AdaIN(512, fresh.w_dim).to(device)  # many channels, so the statistics over channels mean something
 scales = wide.styles(fresh.mapping(torch.randn(256, fresh.z_dim, device=device)))[0].detach()  # [256, 512]
-print(f"at initialisation, over 512 channels x 256 styles: 1+gamma has mean {scales.mean():.3f} and std {scales.std():.3f}; "
+print(f"at initialisation, over 512 channels x 256 styles: 1+gamma has mean {scales.mean():.3f} "
+      f"and std {scales.std():.3f}; "
       f"{(scales < 0).float().mean():.1%} of the scales are negative and {(scales.abs() < 0.25).float().mean():.1%} "
       f"below 0.25 in size")
 gam = scales - 1  # what x*gamma+beta would scale by
@@ -212,7 +217,8 @@ with torch.no_grad():
     noise_layer.weight.fill_(0.5)
     a, b = fresh.synthesis(ws, "random"), fresh.synthesis(ws, "random")
     print(f"last layer's noise weights set to 0.5: mean pixel difference {(a - b).abs().mean().item():.3f}")
-    print("noise_mode='const' twice is identical:", torch.equal(fresh.synthesis(ws, "const"), fresh.synthesis(ws, "const")))
+    same = torch.equal(fresh.synthesis(ws, "const"), fresh.synthesis(ws, "const"))
+    print("noise_mode='const' twice is identical:", same)
     noise_layer.weight.zero_()
 
 # %% [markdown]
@@ -236,7 +242,7 @@ print("  toRGB:", tuple(img.shape))
 # %% [markdown]
 # ## 3. Training
 #
-# One step of training is `coursekit.stylegan_train.train_step` (open it: 30 lines). It
+# One step of training is `coursekit.stylegan_train.train_step` (open it and read it). It
 # follows the official code: the non-saturating loss; **lazy R1** (Mescheder et al.
 # 2018), the penalty $\frac{\gamma}{2}\,\mathbb E\|\nabla_x D(x)\|^2$ on real images,
 # computed every 16 D steps and multiplied by 16 (StyleGAN2, Sec. 3.1); Adam with
@@ -342,7 +348,8 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
 for ax, (c, cells) in zip(axes, grids.items()):
     rows = [torch.cat([img_a[i:i + 1], cells[len(w_b) * i:len(w_b) * (i + 1)]]) for i in range(len(w_a))]
     draw_image_grid(ax, torch.cat([blank, img_b] + rows), nrow=len(w_b) + 1,
-                    title=f"crossover {c}: layers 0–{c - 1} from A (left column), {c}–{G.num_ws - 1} from B (top row)")
+                    title=f"crossover {c}: layers 0–{c - 1} from A (left column), "
+                          f"{c}–{G.num_ws - 1} from B (top row)")
 plt.show()
 
 # %% [markdown]
@@ -489,7 +496,8 @@ for img in redraws:
     coarse_changed.append(changed(m, sa.COARSE))
     fine_changed.append(changed(m, sa.FINE))
 m_other = sa.measure_shapes(other, MAX_AREA)
-print(f"noise redrawn {K}×: mean |pixel change| inside the shape {np.mean(pix_in):.3f}, outside {np.mean(pix_out):.3f} "
+print(f"noise redrawn {K}×: mean |pixel change| inside the shape {np.mean(pix_in):.3f}, "
+      f"outside {np.mean(pix_out):.3f} "
       f"(pixels span 2.0)")
 print(f"  attributes changed: coarse {np.mean(coarse_changed):.1%}, fine {np.mean(fine_changed):.1%} of images")
 print(f"z redrawn instead:  coarse {changed(m_other, sa.COARSE):.1%}, fine {changed(m_other, sa.FINE):.1%} of images")

@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--r1-gamma", type=float, default=recipe.r1_gamma)
     p.add_argument("--r1-every", type=int, default=recipe.r1_every)
     p.add_argument("--mixing-prob", type=float, default=recipe.mixing_prob)
-    p.add_argument("--ema-kimg", type=float, default=recipe.ema_kimg, help="half-life of G's weight average, in 1000 images")
+    p.add_argument("--ema-kimg", type=float, default=recipe.ema_kimg,
+                   help="half-life of G's weight average, in 1000 images")
     p.add_argument("--shapes", choices=tuple(RANGES), default="lesson7",
                    help="the training shapes: a coursekit.shapes.RANGES preset (default lesson7: 16×16)")
     p.add_argument("--channels", type=_widths, default=DEFAULT_WIDTHS,
@@ -78,7 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=WEIGHTS)
     p.add_argument("--state", type=Path, default=runs_dir() / "stylegan_shapes_state.pt",
                    help="training state for --resume (default: runs/stylegan_shapes_state.pt, kept across restarts)")
-    p.add_argument("--resume", action="store_true", help="continue from --state (same --channels, --d-channels and --shapes)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --state (same --channels, --d-channels and --shapes)")
     p.add_argument("--eval-only", action="store_true", help="only measure --out and rewrite its README")
     p.add_argument("--eval-n", type=int, default=1000, help="samples / mixes for the final measurements")
     return p.parse_args(argv)
@@ -180,7 +182,8 @@ moving average of the generator's weights, with its running w̄), `D` (the discr
 
 - command(s), in order (a resumed run appends its command and the step it started from):
   `{meta.get('command')}`
-- seed {meta.get('seed')}; {meta.get('steps')} steps of batch {meta.get('batch')} = {meta.get('images_seen')} images seen
+- seed {meta.get('seed')}; {meta.get('steps')} steps of batch {meta.get('batch')} = {meta.get('images_seen')} images
+  seen
 - recipe: `{json.dumps(meta.get('recipe'))}`
 - training time: {meta.get('train_seconds')} s wall clock on a 2-core CPU, which may have been shared with other jobs
 - last log: `{json.dumps(meta.get('last_log'))}`

@@ -86,7 +86,8 @@ class _Constant(torch.nn.Module):
         self.G = StyleGenerator(TINY)
         self.image = image
         self.z_dim, self.w_dim, self.num_ws = TINY.z_dim, TINY.w_dim, self.G.num_ws
-        self.mapping, self.broadcast, self.mix, self.truncate = self.G.mapping, self.G.broadcast, self.G.mix, self.G.truncate
+        self.mapping, self.broadcast = self.G.mapping, self.G.broadcast
+        self.mix, self.truncate = self.G.mix, self.G.truncate
 
     def synthesis(self, ws, noise_mode="random"):
         return self.image.expand(ws.shape[0], -1, -1, -1)
