@@ -5,7 +5,9 @@ import difflib
 
 import nbformat
 
-SOLUTION_STUB = "# YOUR CODE HERE"  # what coursekit.release leaves where a solution was
+from coursekit.release import STUB
+
+SOLUTION_STUB = STUB[0]  # the first line coursekit.release leaves where a solution was
 
 
 def _normalise(source: str) -> str:
