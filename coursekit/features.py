@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from coursekit.runtime import get_device, is_offline, is_quick
+from coursekit.runtime import get_device, is_offline, is_quick, module_device
 
 __all__ = [
     "MNISTClassifier",
@@ -146,8 +146,7 @@ def _batches(
     nz = getattr(make, "nz", None)
     if not callable(make):
         raise ValueError(f"expected images, a generator module with .nz, or a callable; got {type(make).__name__}")
-    params = list(make.parameters()) if isinstance(make, nn.Module) else []
-    noise_device = params[0].device if params else device  # draw z where the generator lives
+    noise_device = module_device(make, default=device) if isinstance(make, nn.Module) else device  # where G lives
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
         if nz is not None:

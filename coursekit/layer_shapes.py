@@ -19,6 +19,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from coursekit.runtime import eval_mode, module_device
+
 __all__ = ["conv_out", "conv_transpose_out", "trace_shapes", "format_trace"]
 
 
@@ -101,17 +103,13 @@ def trace_shapes(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str
 
     handles = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
                if name and not any(True for _ in m.children())]
-    params = list(model.parameters())
-    x = torch.zeros(shape, device=params[0].device if params else None)
-    was_training = model.training
-    model.eval()
+    x = torch.zeros(shape, device=module_device(model))
     try:
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(x)
     except RuntimeError as err:
         raise RuntimeError(f"{err}\nshapes until the crash:\n{format_trace(trace, shape)}") from err
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return trace

@@ -30,7 +30,7 @@ from coursekit import metrics
 from coursekit.features import MNISTClassifier, mnist_features
 from coursekit.models import (DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator,
                               MLPGenerator, SNDiscriminator, WGANCritic)
-from coursekit.runtime import get_device, is_quick, runs_dir
+from coursekit.runtime import eval_mode, get_device, is_quick, module_device, runs_dir
 from coursekit.train import GANTrainer, TrainConfig
 
 __all__ = [
@@ -233,16 +233,11 @@ def sample_images(generator: nn.Module, n: int, seed: int = 0, psi: float = 1.0,
     nz = getattr(generator, "nz", None)
     if nz is None:
         raise ValueError("the generator needs an `nz` attribute (its noise dimension)")
-    params = list(generator.parameters())
-    device = params[0].device if params else get_device(device)
+    device = module_device(generator, default=get_device(device))
     z = psi * torch.randn(n, int(nz), generator=torch.Generator().manual_seed(seed))  # [n, nz], all at once
-    was_training = generator.training
-    generator.eval()
-    try:
+    with eval_mode(generator):
         out = [generator(z[s : s + batch_size].to(device)).float().cpu()  # [b, nz] -> [b, C, H, W]
                for s in range(0, n, batch_size)]
-    finally:
-        generator.train(was_training)
     return torch.cat(out)
 
 

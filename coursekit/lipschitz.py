@@ -28,6 +28,8 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from coursekit.runtime import module_mode
+
 Tensor = torch.Tensor
 
 __all__ = ["power_iteration", "interpolate", "gradient_norms_at_interpolates", "scores_in_batches",
@@ -95,12 +97,8 @@ def scores_in_batches(model: nn.Module, sample: Tensor, batches: Sequence[Tensor
     """
     if sample.dim() < 1 or sample.shape[0] != 1:
         raise ValueError(f"sample must be a single item with a leading batch dimension of 1, got {list(sample.shape)}")
-    was_training = model.training
-    model.train()
-    try:
+    with module_mode(model, training=True):
         return [float(model(torch.cat([sample, others]))[0]) for others in batches]
-    finally:
-        model.train(was_training)
 
 
 @dataclass(frozen=True)

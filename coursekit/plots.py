@@ -10,6 +10,7 @@ Images are float tensors / arrays in [-1, 1], ``[B, C, H, W]`` (C = 1 or 3);
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,8 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from coursekit.runtime import eval_mode, module_device
 
 # The record keys of the trainer's callbacks (coursekit.train) that are drawn as curves.
 CURVE_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
@@ -156,23 +159,16 @@ def decision_surface(
     x0, x1, y0, y1 = extent
     if not (x1 > x0 and y1 > y0) or resolution < 2:
         raise ValueError(f"need x1 > x0, y1 > y0 and resolution >= 2, got extent={extent}, resolution={resolution}")
-    params = list(discriminator.parameters()) if isinstance(discriminator, torch.nn.Module) else []
-    device = params[0].device if params else torch.device("cpu")
+    is_module = isinstance(discriminator, torch.nn.Module)
+    device = module_device(discriminator) if is_module else torch.device("cpu")
     xs = torch.linspace(x0, x1, resolution)
     ys = torch.linspace(y0, y1, resolution)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     points = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1).to(device)  # [R*R, 2]
-    was_training = getattr(discriminator, "training", False)
-    if isinstance(discriminator, torch.nn.Module):
-        discriminator.eval()
-    try:
-        with torch.no_grad():
-            out = discriminator(points).reshape(-1).float()
-            if link is not None:
-                out = link(out)
-    finally:
-        if isinstance(discriminator, torch.nn.Module):
-            discriminator.train(was_training)
+    with eval_mode(discriminator) if is_module else contextlib.nullcontext(), torch.no_grad():
+        out = discriminator(points).reshape(-1).float()
+        if link is not None:
+            out = link(out)
     return out.cpu().double().numpy().reshape(resolution, resolution)
 
 

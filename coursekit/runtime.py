@@ -8,9 +8,12 @@ Environment variables (all optional):
 """
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -92,6 +95,30 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
+
+
+def module_device(module: torch.nn.Module, default: str | torch.device = "cpu") -> torch.device:
+    """The device of ``module``'s first parameter (else its first buffer, else ``default``)."""
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
+    return torch.device(default)
+
+
+@contextmanager
+def module_mode(module: torch.nn.Module, training: bool = False) -> Iterator[torch.nn.Module]:
+    """Put ``module`` in training (``True``) or eval mode for a ``with`` block, then back in the mode it was in."""
+    was_training = module.training
+    module.train(training)
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+def eval_mode(module: torch.nn.Module):
+    """``with eval_mode(G):`` runs the block with ``G`` in eval mode (BatchNorm's running statistics, no
+    dropout) and restores its mode afterwards, even if the block raises."""
+    return module_mode(module, training=False)
 
 
 def seed_everything(seed: int) -> None:

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from coursekit.runtime import module_device
 from coursekit.shapes import COLOURS, PALETTE, SHAPES, TEXTURES, texture_period
 
 MASK_LEVEL = 0.2  # brightest channel, in [0, 1], above which a pixel may belong to the shape
@@ -191,7 +192,7 @@ def render_pairs(G, z_a: Tensor, z_b: Tensor, crossover: int | None, psi: float 
     Truncation (``psi``) is applied in W before mixing; ``noise_mode="const"``
     gives every image the same noise, so that only the styles differ.
     """
-    device = next(G.parameters()).device
+    device = module_device(G)
     parts = []
     for i in range(0, len(z_a), batch):
         w_a, w_b = G.mapping(z_a[i:i + batch].to(device)), G.mapping(z_b[i:i + batch].to(device))
@@ -263,7 +264,7 @@ def sample_report(
     G, n: int = 500, psi: float = 1.0, noise_mode: str = "random", batch: int = 250, max_area: float = MAX_AREA
 ) -> dict:
     """Validity and attribute spread of ``n`` samples of ``G``: ``valid`` fraction and the histograms of the valid ones."""
-    device = next(G.parameters()).device
+    device = module_device(G)
     images = torch.cat([G(torch.randn(min(batch, n - i), G.z_dim, device=device), psi, noise_mode).cpu()
                         for i in range(0, n, batch)])
     m = measure_shapes(images, max_area)

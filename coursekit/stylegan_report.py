@@ -15,6 +15,7 @@ import torch
 
 from coursekit import shape_attributes as sa
 from coursekit.metrics import precision_recall
+from coursekit.runtime import module_device
 from coursekit.shapes import RANGES, make_shapes
 
 REAL_SEED = 4321  # the real images the generator is compared with (not the training stream)
@@ -25,7 +26,7 @@ def generate(G, n: int, psi: float = 1.0, seed: int = 0, batch: int = 250, cutof
     """``n`` samples of ``G`` ``[n, C, R, R]`` from seeded z, truncated in W with ``psi`` (on layers < ``cutoff``)."""
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(n, G.z_dim, generator=gen)
-    device = next(G.parameters()).device
+    device = module_device(G)
     return torch.cat([G(z[i:i + batch].to(device), psi, "random", cutoff).cpu() for i in range(0, n, batch)])
 
 

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from coursekit import plots, theory
 # the widgets' computations; lessons 2 and 6 import these names from here
 from coursekit.latent import MAX_SEED, interpolate, latent_from_seed, sweep
+from coursekit.runtime import eval_mode, module_device
 from coursekit.theory import jsd_w1_curves, smoothed_optimal_discriminator
 
 __all__ = [
@@ -237,15 +238,8 @@ def training_dashboard(centers: Any = None, live: bool | None = None, min_interv
 
 def _generate(generator: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     """Images ``[B, C, H, W]`` in [-1, 1] from latents ``[B, nz]``, in eval mode, without gradients, on CPU."""
-    params = list(generator.parameters())
-    device = params[0].device if params else torch.device("cpu")
-    was_training = generator.training
-    generator.eval()
-    try:
-        with torch.no_grad():
-            images = generator(z.to(device))
-    finally:
-        generator.train(was_training)
+    with eval_mode(generator), torch.no_grad():
+        images = generator(z.to(module_device(generator)))
     if images.dim() != 4:
         raise ValueError(f"the generator must return images [B, C, H, W], got shape {tuple(images.shape)}")
     return images.detach().float().cpu()
@@ -467,21 +461,14 @@ class StyleMixer(_Panel):
     def images(self) -> torch.Tensor:
         """``[3, C, H, W]``: A, B and the mix (layers < crossover from A, the rest from B), truncated by ψ in W."""
         G = self.G
-        params = list(G.parameters())
-        device = params[0].device if params else torch.device("cpu")
         z = torch.stack([latent_from_seed(self.seed_a.value, self.z_dim),
-                         latent_from_seed(self.seed_b.value, self.z_dim)]).to(device)  # [2, z_dim]
-        was_training = G.training
-        G.eval()
-        try:
-            with torch.no_grad():
-                w = G.truncate(G.mapping(z), float(self.psi.value))  # [2, w_dim], w̄ + ψ(w − w̄)
-                w_a, w_b = w[:1], w[1:]
-                ws = torch.cat([G.mix(w_a, w_b, G.num_ws), G.mix(w_a, w_b, 0),
-                                G.mix(w_a, w_b, int(self.crossover.value))])  # [3, num_ws, w_dim]
-                images = G.synthesis(ws, noise_mode=self.noise_mode)  # [3, C, H, W]
-        finally:
-            G.train(was_training)
+                         latent_from_seed(self.seed_b.value, self.z_dim)]).to(module_device(G))  # [2, z_dim]
+        with eval_mode(G), torch.no_grad():
+            w = G.truncate(G.mapping(z), float(self.psi.value))  # [2, w_dim], w̄ + ψ(w − w̄)
+            w_a, w_b = w[:1], w[1:]
+            ws = torch.cat([G.mix(w_a, w_b, G.num_ws), G.mix(w_a, w_b, 0),
+                            G.mix(w_a, w_b, int(self.crossover.value))])  # [3, num_ws, w_dim]
+            images = G.synthesis(ws, noise_mode=self.noise_mode)  # [3, C, H, W]
         return images.detach().float().cpu()
 
     def text(self) -> str:

@@ -62,3 +62,24 @@ def test_runs_dir_is_the_repository_root_from_a_notebook_folder(monkeypatch, tmp
     assert runtime.checkpoint_path("a.pt") == tmp_path / "runs" / "a.pt"
     monkeypatch.setenv("COURSEKIT_RUNS", str(tmp_path / "elsewhere"))
     assert runtime.runs_dir() == tmp_path / "elsewhere"
+
+
+def test_module_device_and_modes_restore_the_previous_mode():
+    from coursekit.runtime import eval_mode, module_device, module_mode
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    assert module_device(net) == torch.device("cpu")
+    assert module_device(torch.nn.ReLU(), default="meta") == torch.device("meta")  # no parameters, no buffers
+    only_buffer = torch.nn.Module()
+    only_buffer.register_buffer("b", torch.zeros(1, device="meta"))
+    assert module_device(only_buffer) == torch.device("meta")
+    net.train()
+    with eval_mode(net):
+        assert not net.training and not net[1].training
+    assert net.training
+    net.eval()
+    with pytest.raises(RuntimeError):
+        with module_mode(net, training=True):
+            assert net.training
+            raise RuntimeError("inside the block")
+    assert not net.training  # restored even though the block raised
