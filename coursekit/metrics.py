@@ -27,7 +27,7 @@ import scipy.linalg
 import torch
 from scipy.special import xlogy
 
-from coursekit.stats import RunningStats, as_float64_matrix
+from coursekit.stats import RunningStats, as_finite_float64, as_float64_matrix
 
 __all__ = [
     "frechet_distance",
@@ -45,15 +45,6 @@ __all__ = [
 # ------------------------------------------------------------------ FID
 
 
-def _as_float64(x, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().to("cpu", torch.float64).numpy()
-    arr = np.asarray(x, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or inf: recompute the statistics from finite features")
-    return arr
-
-
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) (Heusel et al. 2017, Eq. 6), in float64.
 
@@ -64,8 +55,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     ε added) and a warning says so. Tiny negative eigenvalues from rounding
     are clipped to 0, and so is the result: it is always a finite real ``≥ 0``.
     """
-    mu1, mu2 = _as_float64(mu1, "mu1"), _as_float64(mu2, "mu2")
-    sigma1, sigma2 = _as_float64(sigma1, "sigma1"), _as_float64(sigma2, "sigma2")
+    mu1, mu2 = as_finite_float64(mu1, "mu1"), as_finite_float64(mu2, "mu2")
+    sigma1, sigma2 = as_finite_float64(sigma1, "sigma1"), as_finite_float64(sigma2, "sigma2")
     if mu1.ndim != 1 or mu2.ndim != 1:
         raise ValueError(f"mu1 and mu2 must be 1-D [d] mean vectors, got shapes {list(mu1.shape)} and {list(mu2.shape)}")
     d = mu1.shape[0]

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from coursekit.runtime import eval_mode, module_device
+from coursekit.stats import as_float64
 
 # The record keys of the trainer's callbacks (coursekit.train) that are drawn as curves.
 CURVE_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
@@ -56,12 +57,6 @@ def figure_to_png(fig: Figure, dpi: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _numpy(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().double().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
 # --------------------------------------------------------------------------- images
 
 
@@ -71,7 +66,7 @@ def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, paddi
     ``nrow`` is the number of images per row (default: a near-square grid).
     Values outside [-1, 1] are clipped; the padding is white.
     """
-    x = _numpy(images)
+    x = as_float64(images)
     if x.ndim == 3:  # [B, H, W]: single channel
         x = x[:, None]
     if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[0] == 0:
@@ -125,15 +120,15 @@ def draw_scatter(
     title: str | None = None,
 ) -> None:
     """Scatter ``[N, 2]`` generated samples, optional real samples and mode centres (crosses)."""
-    s = _numpy(samples)
+    s = as_float64(samples)
     if s.ndim != 2 or s.shape[1] != 2:
         raise ValueError(f"samples must be [N, 2] points, got shape {s.shape}")
     if real is not None:
-        r = _numpy(real)
+        r = as_float64(real)
         ax.scatter(r[:, 0], r[:, 1], s=3, c=REAL_COLOR, alpha=0.3, label="real", linewidths=0)
     ax.scatter(s[:, 0], s[:, 1], s=4, c=FAKE_COLOR, alpha=0.6, label="generated", linewidths=0)
     if centers is not None:
-        c = _numpy(centers)
+        c = as_float64(centers)
         ax.scatter(c[:, 0], c[:, 1], marker="x", s=40, c="black", label="modes")
     if lim is not None:
         ax.set_xlim(-lim, lim)
@@ -176,7 +171,7 @@ def draw_decision_surface(
     ax: Axes, surface: np.ndarray, extent: tuple[float, float, float, float], probability: bool = True
 ) -> Any:
     """Draw a decision surface from :func:`decision_surface` as a filled image; returns the image artist."""
-    z = _numpy(surface)
+    z = as_float64(surface)
     if z.ndim != 2:
         raise ValueError(f"surface must be a 2-D grid, got shape {z.shape}")
     kwargs = {"vmin": 0.0, "vmax": 1.0} if probability else {}
@@ -435,7 +430,7 @@ def draw_mode_history(ax: Axes, shares: np.ndarray, steps: Sequence[int], captur
 
     With ``captured`` (bool ``[S, modes]``), captured cells are marked with a dot.
     """
-    h = _numpy(shares)
+    h = as_float64(shares)
     if h.ndim != 2 or len(h) != len(steps):
         raise ValueError(f"shares must be [snapshots, modes] with one row per step, got {h.shape} and {len(steps)} steps")
     image = ax.imshow(h.T, aspect="auto", origin="lower", cmap="magma", vmin=0.0,

@@ -13,11 +13,24 @@ import torch
 __all__ = ["RunningStats", "as_float64_matrix"]
 
 
+def as_float64(x) -> np.ndarray:
+    """``x`` (a tensor on any device, an array or a sequence) as a float64 NumPy array, detached, on the CPU."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def as_finite_float64(x, name: str) -> np.ndarray:
+    """:func:`as_float64`, or a ``ValueError`` naming ``name`` if it holds NaN or inf."""
+    arr = as_float64(x)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf: recompute the statistics from finite features")
+    return arr
+
+
 def as_float64_matrix(x, name: str = "features", min_rows: int = 1) -> np.ndarray:
     """``x`` (tensor or array) as a finite float64 ``[N, d]`` array, or a ``ValueError`` saying what to fix."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().to("cpu", torch.float64).numpy()
-    arr = np.asarray(x, dtype=np.float64)
+    arr = as_float64(x)
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D [N, d] array of N samples with d features, got shape {list(arr.shape)}; "

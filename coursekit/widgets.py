@@ -34,6 +34,7 @@ from coursekit import plots, theory
 # the widgets' computations; lessons 2 and 6 import these names from here
 from coursekit.latent import MAX_SEED, interpolate, latent_from_seed, sweep
 from coursekit.runtime import eval_mode, module_device
+from coursekit.stats import as_float64
 from coursekit.theory import jsd_w1_curves, smoothed_optimal_discriminator
 
 __all__ = [
@@ -338,9 +339,9 @@ class MixturePlayground(_Panel):
 
     def _auto_extent(self) -> tuple[float, float, float, float]:
         """A fixed square view holding every snapshot's samples (and the centres), so frames don't jump."""
-        points = [plots._numpy(s[1]) for s in self.snapshots]
+        points = [as_float64(s[1]) for s in self.snapshots]
         if self.centers is not None:
-            points.append(plots._numpy(self.centers))
+            points.append(as_float64(self.centers))
         allp = np.concatenate(points)
         allp = allp[np.isfinite(allp).all(axis=1)]
         lim = float(np.quantile(np.abs(allp), 0.995)) * 1.1 + 0.5 if len(allp) else 1.0

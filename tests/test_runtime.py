@@ -83,3 +83,16 @@ def test_module_device_and_modes_restore_the_previous_mode():
             assert net.training
             raise RuntimeError("inside the block")
     assert not net.training  # restored even though the block raised
+
+
+def test_one_float64_converter_for_tensors_arrays_and_lists():
+    import numpy as np
+
+    from coursekit.stats import as_finite_float64, as_float64
+
+    t = torch.tensor([[1.0, 2.0]], dtype=torch.float16, requires_grad=True)
+    out = as_float64(t * 1)
+    assert out.dtype == np.float64 and out.tolist() == [[1.0, 2.0]]
+    assert as_float64([1, 2]).dtype == np.float64
+    with pytest.raises(ValueError, match="sigma contains NaN"):
+        as_finite_float64([1.0, float("nan")], "sigma")
