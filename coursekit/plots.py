@@ -21,11 +21,12 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from coursekit.checkpoint import KEYS
 from coursekit.runtime import eval_mode, module_device
 from coursekit.stats import as_float64
 
 # The record keys of the trainer's callbacks (coursekit.train) that are drawn as curves.
-CURVE_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
+CURVE_KEYS = KEYS  # the trainer's record keys (coursekit.checkpoint.KEYS): one tuple for both
 
 REAL_COLOR = "tab:blue"
 FAKE_COLOR = "tab:orange"
