@@ -72,7 +72,7 @@ with torch.no_grad():
     print("mean style scale of this trained layer:", round(scale.mean().item(), 3))
 
 # %% [markdown]
-# ## 2. Truncation in W (Sec. 5)
+# ## 2. Truncation in W (Appendix B)
 #
 # Truncation pulls a style towards the average style $\bar w$:
 # $w' = \bar w + \psi\,(w - \bar w)$, with $w = \text{mapping}(z)$. It happens in
@@ -127,7 +127,7 @@ w_a, w_b = (G.mapping(torch.randn(1, G.z_dim, generator=gen).to(device)) for _ i
 with torch.no_grad():
     row = torch.cat([G.synthesis(mix_styles(w_a, w_b, c, G.num_ws), "const").cpu() for c in range(G.num_ws + 1)])
 fig, ax = plt.subplots(figsize=(7, 1.4))
-draw_image_grid(ax, row, nrow=G.num_ws + 1, title="crossover 0 (pure B) … 8 (pure A)")
+draw_image_grid(ax, row, nrow=G.num_ws + 1, title=f"crossover 0 (pure B) … {G.num_ws} (pure A)")
 plt.show()
 
 # %% [markdown]
@@ -156,3 +156,71 @@ for i, layer in enumerate(G.synthesis.layers):
         added = inject_noise(x, layer.noise.weight, noise)
     print(f"styled layer {i}: noise adds a per-pixel signal of std {added.std().item():.3f} "
           f"(mean |weight| {layer.noise.weight.abs().mean().item():.3f})")
+
+# %% [markdown]
+# ## 5. Style-mixing regularisation (Sec. 3.1)
+#
+# In training, StyleGAN mixes styles on purpose: for 90 % of the generated images it
+# draws a second latent and a random crossover, so that no layer can count on its
+# neighbours reading the same w. Each sample of the batch has its **own** crossover
+# (an integer in `1 … num_ws`; `num_ws` means no switch). Write the function that builds
+# the batch's `ws` from `w`, `w2` and the per-sample crossovers.
+
+# %%
+def mixing_regularisation_ws(w: torch.Tensor, w2: torch.Tensor, crossover: torch.Tensor,
+                             num_ws: int) -> torch.Tensor:
+    """w, w2 [B, w_dim], crossover [B] -> ws [B, num_ws, w_dim]."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check("07.mixing_regularisation_ws", mixing_regularisation_ws)
+
+# %%
+mixing_regularisation_ws = solution_or_reference("07.mixing_regularisation_ws", mixing_regularisation_ws)
+gen = torch.Generator().manual_seed(3)
+z, z2 = torch.randn(8, G.z_dim, generator=gen).to(device), torch.randn(8, G.z_dim, generator=gen).to(device)
+crossover = torch.randint(1, G.num_ws + 1, (8,), generator=gen)
+with torch.no_grad():
+    ws = mixing_regularisation_ws(G.mapping(z), G.mapping(z2), crossover.to(device), G.num_ws)
+    mixed = G.synthesis(ws, "const").cpu()
+    firsts = G.synthesis(G.broadcast(G.mapping(z)), "const").cpu()
+fig, ax = plt.subplots(figsize=(7, 2))
+draw_image_grid(ax, torch.cat([firsts, mixed]), nrow=8,
+                title="top: w alone; bottom: switched to w2 at crossovers " + ", ".join(map(str, crossover.tolist())))
+plt.show()
+
+# %% [markdown]
+# ## 6. Tracking the average style w̄
+#
+# Truncation pulls w towards w̄, the average style. StyleGAN does not store the mapping
+# network's mean in closed form: it tracks it during training as an exponential moving
+# average of each batch's mean w, `w̄ ← β·w̄ + (1 − β)·mean(w)`, with β = 0.995.
+
+# %%
+def update_w_avg(w_avg: torch.Tensor, w: torch.Tensor, beta: float = 0.995) -> torch.Tensor:
+    """w_avg [w_dim], w [B, w_dim] -> the new w_avg [w_dim]."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check("07.update_w_avg", update_w_avg)
+
+# %%
+update_w_avg = solution_or_reference("07.update_w_avg", update_w_avg)
+w_avg = torch.zeros(G.w_dim, device=device)
+gen = torch.Generator().manual_seed(4)
+distances = []
+with torch.no_grad():
+    for step in range(1500):
+        w_avg = update_w_avg(w_avg, G.mapping(torch.randn(32, G.z_dim, generator=gen).to(device)))
+        distances.append((w_avg - G.w_avg).norm().item())
+    exact = G.mapping(torch.randn(20000, G.z_dim, generator=gen).to(device)).mean(dim=0)
+print(f"after 1,500 batches: |your w̄ - the checkpoint's w̄| = {distances[-1]:.3f}, "
+      f"|your w̄ - the mean of 20,000 w| = {(w_avg - exact).norm().item():.3f} (|w̄| = {exact.norm().item():.2f})")
+fig, ax = plt.subplots(figsize=(5, 2.5))
+ax.semilogy(distances)
+ax.set(xlabel="batches", ylabel="|w̄ - checkpoint's w̄|", title="an EMA with β = 0.995 forgets in ~200 steps")
+plt.show()

@@ -1,4 +1,5 @@
-"""Lesson 7 exercises: AdaIN, truncation in W, per-layer style mixing, noise injection (Karras et al. 2019)."""
+"""Lesson 7 exercises: AdaIN, truncation in W, per-layer style mixing, noise injection, style-mixing
+regularisation and the running average w̄ (Karras et al. 2019)."""
 from __future__ import annotations
 
 import numpy as np
@@ -209,7 +210,97 @@ NOISE = Exercise(
     ),
 )
 
-EXERCISES: tuple[Exercise, ...] = (ADAIN, TRUNCATE, MIX, NOISE)
+# ------------------------------------------------ style-mixing regularisation
+
+
+def mixing_regularisation_ws(w: Tensor, w2: Tensor, crossover: Tensor, num_ws: int) -> Tensor:
+    """Training-time styles with mixing regularisation (StyleGAN, Sec. 3.1), one crossover per sample.
+
+    ``w``, ``w2`` ``[B, w_dim]``; ``crossover`` ``[B]`` (integers in ``1..num_ws``; ``num_ws`` means
+    no switch). Layer ``i`` of sample ``b`` reads ``w[b]`` if ``i < crossover[b]``, else ``w2[b]``.
+    Returns ``[B, num_ws, w_dim]``.
+    """
+    layer = torch.arange(num_ws).view(1, num_ws, 1)
+    return torch.where(layer < crossover.view(-1, 1, 1), w.unsqueeze(1), w2.unsqueeze(1))
+
+
+def _mixreg_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for b in (4, 7, 5):
+        num_ws, w_dim = int(rng.integers(5, 10)), int(rng.integers(3, 7))
+        crossover = torch.from_numpy(rng.integers(1, num_ws + 1, size=b))
+        crossover[0], crossover[-1] = 1, num_ws  # switch after the first layer; no switch at all
+        cases.append(Case(f"{b} samples, num_ws = {num_ws}, crossovers {crossover.tolist()}",
+                          (_t(rng, b, w_dim), _t(rng, b, w_dim), crossover, num_ws)))
+    return cases
+
+
+MIXING_REGULARISATION = Exercise(
+    key="07.mixing_regularisation_ws",
+    function="mixing_regularisation_ws",
+    title="Style-mixing regularisation: a crossover per sample",
+    points=3,
+    reference=mixing_regularisation_ws,
+    cases=_mixreg_cases,
+    hint="Mixing regularisation (Karras et al. 2019, Sec. 3.1) is per-layer mixing where every sample of the batch "
+    "has its own crossover: compare each layer's index with its sample's crossover.",
+    more_hints=("A [1, num_ws, 1] tensor of layer indices and a [B, 1, 1] view of the crossovers broadcast to "
+                "[B, num_ws, 1]; torch.where then picks w or w2.",),
+    mistakes=(
+        Mistake("off by one: layer i reads w while i < crossover, so exactly `crossover` layers read w "
+                "(a crossover of num_ws means no switch).",
+                lambda w, w2, c, n: mixing_regularisation_ws(w, w2, (c + 1).clamp(max=n), n)),
+        Mistake("off by one: a crossover of c keeps w in the first c layers (0 … c − 1), so a crossover of 1 "
+                "still gives layer 0 the first w.",
+                lambda w, w2, c, n: mixing_regularisation_ws(w, w2, c - 1, n)),
+        Mistake("w and w2 are swapped: the layers before the crossover read the first w.",
+                lambda w, w2, c, n: mixing_regularisation_ws(w2, w, c, n)),
+        Mistake("every sample has its own crossover: the batch does not share the first sample's.",
+                lambda w, w2, c, n: mixing_regularisation_ws(w, w2, c[:1].expand_as(c), n)),
+    ),
+)
+
+
+# ---------------------------------------------------------------- tracking w̄
+
+
+def update_w_avg(w_avg: Tensor, w: Tensor, beta: float = 0.995) -> Tensor:
+    """The running average style (StyleGAN's official code; the centre of truncation, Appendix B):
+    ``w̄ ← β·w̄ + (1 − β)·mean_b(w)``, with ``w`` ``[B, w_dim]`` and ``w_avg`` ``[w_dim]``."""
+    return beta * w_avg + (1 - beta) * w.mean(dim=0)
+
+
+def _w_avg_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for b, beta in ((8, 0.995), (5, float(rng.uniform(0.5, 0.95))), (16, float(rng.uniform(0.9, 0.999)))):
+        w_dim = int(rng.integers(3, 9))
+        cases.append(Case(f"batch {b}, beta = {beta:.3f}", (_t(rng, w_dim), _t(rng, b, w_dim, loc=1.0), beta),
+                          atol=1e-5))
+    return cases
+
+
+W_AVG = Exercise(
+    key="07.update_w_avg",
+    function="update_w_avg",
+    title="Tracking the average style w̄",
+    points=2,
+    reference=update_w_avg,
+    cases=_w_avg_cases,
+    hint="w̄ is an exponential moving average of the batch's mean w; β is the weight of the old average, so it "
+    "moves only a little each step.",
+    more_hints=("Average the batch over its first axis, then blend: β on the old w̄, 1 − β on the new mean.",),
+    mistakes=(
+        Mistake("β is the weight of the *old* average (β = 0.995 moves w̄ by 0.5 % per step), not of the new batch.",
+                lambda wa, w, beta: (1 - beta) * wa + beta * w.mean(dim=0)),
+        Mistake("average over the batch (dim 0), not over the w dimensions.",
+                lambda wa, w, beta: beta * wa + (1 - beta) * w.mean(dim=1, keepdim=True).mean() * torch.ones_like(wa)),
+        Mistake("average the whole batch: one sample's w is not the batch mean.",
+                lambda wa, w, beta: beta * wa + (1 - beta) * w[0]),
+    ),
+)
+
+
+EXERCISES: tuple[Exercise, ...] = (ADAIN, TRUNCATE, MIX, NOISE, MIXING_REGULARISATION, W_AVG)
 
 # What a learner's kernel needs of this module while it is graded (the probes and their helpers);
 # coursekit.grading.harness.seal replaces every other function in it there.
