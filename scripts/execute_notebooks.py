@@ -87,7 +87,8 @@ def minutes(value: float | None) -> str:
     """``125.0`` -> ``"2 min 05 s"``; ``None`` (not run, or no result) -> ``"not measured"``."""
     if value is None:
         return "not measured"
-    return f"{value // 60:.0f} min {value % 60:02.0f} s"
+    whole = round(value)  # round once, then split: 599.9 s is "10 min 00 s", not "9 min 60 s"
+    return f"{whole // 60} min {whole % 60:02d} s"
 
 
 def seconds(entry: dict | None) -> str:

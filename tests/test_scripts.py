@@ -252,3 +252,9 @@ def test_measure_stylegan_writes_the_lessons_figures(tmp_path):
     assert [r["crossover"] for r in report["mixing"]] == list(range(7))
     assert set(report["mixing"][4]["differing_pairs"]) == {"shape", "x", "y", "size", "colour", "texture"}
 
+
+
+def test_minutes_rounds_before_splitting():
+    ex = load("scripts/execute_notebooks.py", "execute_notebooks")
+    assert ex.minutes(599.9) == "10 min 00 s" and ex.minutes(125.0) == "2 min 05 s" and ex.minutes(59.4) == "0 min 59 s"
+    assert ex.minutes(None) == "not measured"
