@@ -156,7 +156,7 @@ z = torch.randn(4, fresh.z_dim, device=device) * torch.tensor([0.1, 1.0, 5.0, 50
 print("|z| before PixelNorm:", [f"{v:.2f}" for v in z.norm(dim=1).tolist()])
 print("|z| after PixelNorm: ", [f"{v:.2f}" for v in fresh.mapping.norm(z).norm(dim=1).tolist()],
       f"(= sqrt(z_dim) = {fresh.z_dim ** 0.5:.2f})")
-print("w = mapping(z):", tuple(fresh.mapping(z).shape), "| mapping layers:", len(fresh.mapping.layers))
+print("the mapping network's output w:", tuple(fresh.mapping(z).shape), "| mapping layers:", len(fresh.mapping.layers))
 
 x_in = torch.randn(32, fresh.w_dim, device=device)
 for name, lin in (("mapping layer (lr_mul 0.01)", fresh.mapping.layers[3]),
