@@ -79,3 +79,13 @@ def test_an_empty_submission_gets_a_valid_zero(tmp_path):
     doc = grade_gradescope.run("01", tmp_path, tmp_path / "results" / "results.json", None, 10)
     jsonschema.validate(doc, RESULTS_SCHEMA)
     assert doc["score"] == 0 and len(doc["tests"]) == len(exercises_for("01"))
+
+
+def test_case_lines_carry_a_word_beside_the_mark():
+    from coursekit.grading import gradescope
+
+    result = {"key": "01.x", "title": "X", "status": "failed", "earned": 0.5, "points": 1,
+              "cases": [{"passed": True, "label": "case 1", "message": ""},
+                        {"passed": False, "label": "case 2", "message": "off by one"}]}
+    output = gradescope._test(result, 1)["output"]
+    assert "PASS case 1" in output and "FAIL case 2: off by one" in output

@@ -26,6 +26,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from coursekit.check import FAIL, PASS
+
 ROOT = Path(__file__).resolve().parents[2]  # the course: coursekit/ and exercises/ live here
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -80,7 +82,7 @@ def build(lesson: str, out: Path) -> Path:
 
 def _test(result: dict, number: int) -> dict:
     lines = [result.get("message", "")] if result.get("message") else []
-    lines += [f"{'✅' if c['passed'] else '❌'} {c['label']}" + (f": {c['message']}" if c["message"] else "")
+    lines += [f"{PASS if c['passed'] else FAIL} {c['label']}" + (f": {c['message']}" if c["message"] else "")
               for c in result.get("cases", [])]
     if result.get("output"):
         lines.append("Your function printed:\n" + result["output"])
