@@ -245,14 +245,16 @@ STATE_KEYS = ("generator", "discriminator")
 
 @torch.no_grad()
 def d_logits(trainer: GANTrainer, n: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """D's logits on ``n`` real training images and ``n`` samples (D in eval mode): ([n], [n])."""
+    """D's logits on ``n`` real training images and ``n`` samples, each batch on its own as in a training
+    step (train mode: BatchNorm on the batch's statistics); the models' state is restored afterwards."""
     G, D = trainer.generator, trainer.discriminator
-    D.eval(), G.eval()
+    saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in (G, D)]
     gen = torch.Generator().manual_seed(1)
     real = images[torch.randint(len(images), (n,), generator=gen)].to(device)
     fake = G(torch.randn(n, NZ, generator=gen).to(device))
     out = D(real).float().cpu(), D(fake).float().cpu()
-    D.train(), G.train()
+    for m, state in zip((G, D), saved):
+        m.load_state_dict(state)
     return out
 
 
@@ -290,8 +292,8 @@ print("gradient reaching each of G's layers (norm):")
 for layer, g in g_gradient_by_layer(paper).items():
     print(f"  {layer:<22}{g:9.4f}")
 real_logit, fake_logit = d_logits(paper)
-print(f"D's logits: real {real_logit.mean():.2f} ± {real_logit.std():.2f}, "
-      f"fake {fake_logit.mean():.2f} ± {fake_logit.std():.2f}")
+print(f"D's logits (mean ± std over 512 images): real {real_logit.mean():.2f} ± {real_logit.std():.2f}, "
+      f"generated {fake_logit.mean():.2f} ± {fake_logit.std():.2f}")
 paper_probe = probe(paper.generator, classifier, probe_z)
 print(f"quality probe: {paper_probe['confident']:.1%} confident, rarest digit {paper_probe['smallest']:.1%}")
 
@@ -322,12 +324,16 @@ def diagnosis_figure(runs: dict[str, GANTrainer], seconds: float | None = None):
 diagnosis_figure(diag)
 
 # %%
+def balance_verdict(m: dict[str, float]) -> str:
+    """Who is winning, read off the gap between mean D(x) and mean D(G(z))."""
+    gap = m["d_real"] - m["d_fake"]
+    return ("the discriminator dominates: it tells almost every real digit from every generated one"
+            if gap > 0.8 else "the discriminator is ahead" if gap > 0.4 else "the two are near balance")
+
+
 def balance_text(name: str, m: dict[str, float]) -> str:
     """One sentence on who is winning, from the means over the last quarter of a run."""
-    verdict = ("the discriminator is winning: it holds real and generated digits far apart"
-               if m["d_real"] - m["d_fake"] > 0.6 else
-               "neither side dominates" if m["d_real"] - m["d_fake"] < 0.3 else
-               "the discriminator is ahead, but not saturated")
+    verdict = balance_verdict(m)
     return (f"At {name}, over the last quarter of the run, D(x) averaged **{m['d_real']:.2f}** and D(G(z)) "
             f"**{m['d_fake']:.2f}** (the equilibrium is 0.5 for both), G's loss −log D(G(z)) {m['g_loss']:.2f} "
             f"(log 2 ≈ 0.69 at the equilibrium) and the gradient reaching G {m['grad_norm_g']:.1f}: {verdict}.")
@@ -339,7 +345,8 @@ display(Markdown(balance_text("the paper's settings", paper_means)))
 # A discriminator that wins sends G gradients that only say "look less like *this* batch
 # of fakes", from a function that is steep around every sample it has seen. It can also
 # overfit: the training set here is the one printed above, and D sees each image many
-# times over. The standard levers act on that balance:
+# times over. Three standard levers are meant to act on that balance (the readings
+# below, and over the longer run of section 5, show how far they do):
 #
 # * **two timescales** (Heusel et al. 2017): separate learning rates for G and D, here
 #   G's twice D's (4·10⁻⁴ against 2·10⁻⁴), so that the generator keeps up;
@@ -445,13 +452,20 @@ ax2.legend(fontsize="small")
 fig
 
 # %%
-final = trace[-1]
+first, final = trace[0], trace[-1]
+best = max(trace, key=lambda r: r["ema"]["confident"] if r["ema"]["smallest"] >= BAR.min_digit else 0.0)
 display(Markdown(
     f"The averaged generator {'passed' if passed else 'did not pass'} the bar after **{spent:.0f} s** of training "
     f"({dcgan.step:,} steps, {dcgan.step * BATCH:,} images): **{final['ema']['confident']:.1%}** of {N_PROBE} "
     f"samples confident, the rarest digit {final['ema']['smallest']:.1%} of them; the last iterate read "
-    f"{final['last']['confident']:.1%} at the same probe. Over the run D(x) averaged "
-    f"{np.mean(dcgan.history.d_real):.2f} and D(G(z)) {np.mean(dcgan.history.d_fake):.2f}."))
+    f"{final['last']['confident']:.1%} at the same probe. Its best probe read {best['ema']['confident']:.1%} "
+    f"at {best['seconds']:.0f} s. Between the first probe and the last, D(x) went from {first['d_real']:.2f} to "
+    f"{final['d_real']:.2f}, D(G(z)) from {first['d_fake']:.2f} to {final['d_fake']:.2f}, and the gradient "
+    f"reaching G from {first['grad_norm_g']:.1f} to {final['grad_norm_g']:.1f} (means over the steps before "
+    f"each probe): at the end, {balance_verdict(final)}."
+    + (" The discriminator pulls further ahead as training goes on, and the adjusted setting does not stop it."
+       if final["d_real"] - final["d_fake"] > first["d_real"] - first["d_fake"] else
+       " The gap between D's two outputs did not widen over the run.")))
 
 # %% [markdown]
 # The averaged generator's samples, from its fixed probe latents, and the last
@@ -689,12 +703,16 @@ with torch.no_grad():
                                    progress=False)
 top, label = path_probs.max(dim=1)
 print("path, seed 3 -> seed 4:  " + "  ".join(f"{int(c)}:{p:.2f}" for c, p in zip(label, top)))
-unsure = int((top < BAR.confidence).sum())
+unsure = [i for i, p in enumerate(top.tolist()) if p < BAR.confidence]
+changes = [i for i in range(1, len(label)) if label[i] != label[i - 1]]
+where = ", ".join(f"{i + 1}" + (" (seed 3 itself)" if i == 0 else " (seed 4 itself)" if i == len(top) - 1 else "")
+                  for i in unsure)
 display(Markdown(
-    f"Along this path the classifier reads {len(top) - unsure} of the {len(top)} images as a digit with confidence "
-    f"≥ {BAR.confidence} and {unsure} below it: "
-    + ("the walk passes through images that are no clear digit on its way from one digit to the next."
-       if unsure else "every step of this walk is a confident digit.")))
+    f"Along this path the classifier's label changes {len(changes)} time(s) "
+    f"({' → '.join(str(int(label[i])) for i in [0, *changes])}), and {len(unsure)} of the {len(top)} images read "
+    f"below confidence {BAR.confidence}" + (f": image(s) {where}." if unsure else ".")
+    + " Look at the figure for what happens between: where the label changes, the digit changes shape from one "
+    "image to the next."))
 
 # %% [markdown]
 # ## 8. Keep the generator
