@@ -61,7 +61,7 @@ device = start_lesson(seed=SEED)
 MAX_AREA = sa.MAX_AREAS["lesson7"]
 N = quick_or_full(64, 1000)  # samples, and (A, B) pairs, measured
 N_REAL = quick_or_full(300, 3000)  # real images to verify the attribute measure
-DEMO_STEPS = quick_or_full(4, 120)  # steps of training from scratch in section 3
+DEMO_STEPS = quick_or_full(4, 600)  # steps of training from scratch in section 3
 print(f"samples and pairs measured: {N} | real images for the measure's check: {N_REAL} | demo steps: {DEMO_STEPS}")
 
 # %% [markdown]
@@ -348,8 +348,8 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
 for ax, (c, cells) in zip(axes, grids.items()):
     rows = [torch.cat([img_a[i:i + 1], cells[len(w_b) * i:len(w_b) * (i + 1)]]) for i in range(len(w_a))]
     draw_image_grid(ax, torch.cat([blank, img_b] + rows), nrow=len(w_b) + 1,
-                    title=f"crossover {c}: layers 0–{c - 1} from A (left column), "
-                          f"{c}–{G.num_ws - 1} from B (top row)")
+                    title=f"crossover {c}: layers 0–{c - 1} from A (left column),\n"
+                          f"layers {c}–{G.num_ws - 1} from B (top row)")
 plt.show()
 
 # %% [markdown]

@@ -182,8 +182,7 @@ moving average of the generator's weights, with its running w̄), `D` (the discr
 
 - command(s), in order (a resumed run appends its command and the step it started from):
   `{meta.get('command')}`
-- seed {meta.get('seed')}; {meta.get('steps')} steps of batch {meta.get('batch')} = {meta.get('images_seen')} images
-  seen
+- seed {meta.get('seed')}; {meta.get('steps')} steps of batch {meta.get('batch')}: {meta.get('images_seen')} images
 - recipe: `{json.dumps(meta.get('recipe'))}`
 - training time: {meta.get('train_seconds')} s wall clock on a 2-core CPU, which may have been shared with other jobs
 - last log: `{json.dumps(meta.get('last_log'))}`
@@ -214,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)  # recorded in the checkpoint's command
     torch.set_num_threads(args.threads)
-    print(f"seed={args.seed} | steps={args.steps} | batch={args.batch} | out={args.out}")
     if not args.eval_only:
+        print(f"seed={args.seed} | steps={args.steps} | batch={args.batch} | out={args.out}")
         train(args)
     G, _, meta = load_stylegan(args.out, with_discriminator=True)
     report = stylegan_report(G, args.eval_n, args.seed, meta["shapes"])
