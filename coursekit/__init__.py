@@ -6,6 +6,7 @@ Modules (import the one you need):
     losses    GAN losses and penalties, as small pure functions on logits
     models    generators, discriminators and critics
     train     one small trainer for every lesson
+    race      lesson 4's race: a classifier probe, a quality bar, an average of G's weights, seeds side by side
     stylegan  the small StyleGAN of lesson 7; stylegan_train: its training step;
               stylegan_report: what lesson 7 measures about it (shapes, shape_attributes: its data and measure)
     metrics   IS, FID, KID, precision/recall, mode coverage (stats: streaming mean/covariance)
