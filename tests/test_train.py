@@ -232,6 +232,38 @@ def test_r1_and_amp_paths_run_and_stay_finite():
     assert len(h) == 3 and all(math.isfinite(v) for v in h.d_loss + h.g_loss)
 
 
+def test_r1_adds_exactly_half_gamma_times_the_squared_weight_norm_of_a_linear_discriminator():
+    """For D(x) = w·x + b, ∇_x D = w for every x, so R1 = ‖w‖² and the D loss grows by exactly ½γ‖w‖²."""
+    gamma, first = 4.0, {}
+    for weight in (0.0, gamma):
+        torch.manual_seed(0)
+        d = nn.Linear(2, 1)
+        w = d.weight.detach().clone()
+        cfg = TrainConfig(steps=1, batch_size=8, r1_weight=weight, log_every=1, progress=False, seed=3)
+        first[weight] = GANTrainer(MLPG(out=2), d, gauss(64, dim=2), cfg, device="cpu").train().d_loss[0]
+    assert first[gamma] - first[0.0] == pytest.approx(0.5 * gamma * w.pow(2).sum().item(), rel=1e-4)
+
+
+def test_amp_changes_the_compute_dtype_and_its_absence_does_not():
+    seen = []
+
+    class Recording(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Linear(2, 1)
+
+        def forward(self, x):
+            out = self.inner(x)
+            seen.append(out.dtype)
+            return out
+
+    for amp, dtype in ((True, torch.bfloat16), (False, torch.float32)):
+        seen.clear()
+        cfg = TrainConfig(steps=1, batch_size=8, amp=amp, log_every=1, progress=False)
+        GANTrainer(MLPG(out=2), Recording(), gauss(64, dim=2), cfg, device="cpu").train()
+        assert seen and set(seen) == {dtype}, (amp, seen)
+
+
 def test_channels_last_conv_models_train():
     class ConvG(nn.Module):
         nz = 8
