@@ -28,11 +28,12 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from coursekit.losses import random_interpolates
 from coursekit.runtime import module_mode
 
 Tensor = torch.Tensor
 
-__all__ = ["power_iteration", "interpolate", "gradient_norms_at_interpolates", "scores_in_batches",
+__all__ = ["power_iteration", "gradient_norms_at_interpolates", "scores_in_batches",
            "StepTimes", "time_interleaved", "clip_weights_", "weight_gradient_norms", "conv_operator_norm"]
 
 
@@ -64,14 +65,6 @@ def power_iteration(W: Tensor, u: Tensor | None = None, n_iter: int = 1,
     return u @ W @ v, u, v
 
 
-def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """``x̂ = εx + (1-ε)x̃`` with one ε ~ U[0, 1] per sample (Gulrajani et al. 2017, Algorithm 1, line 6)."""
-    if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {list(real.shape)} and {list(fake.shape)}")
-    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, generator=generator)
-    return eps * real.detach() + (1 - eps) * fake.detach()
-
-
 def gradient_norms_at_interpolates(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
                                    generator: torch.Generator | None = None) -> Tensor:
     """Per-sample ``‖∇_x̂ f(x̂)‖₂`` at random interpolates of ``real`` and ``fake``: ``[B]``, detached.
@@ -80,7 +73,7 @@ def gradient_norms_at_interpolates(critic: Callable[[Tensor], Tensor], real: Ten
     unconstrained critic's drift far from it. Measured in whatever mode the
     critic is in (use ``critic.eval()`` for a BatchNorm-free critic it makes no difference).
     """
-    x_hat = interpolate(real, fake, generator).float().requires_grad_(True)
+    x_hat = random_interpolates(real, fake, generator).float().requires_grad_(True)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
     return grad.flatten(1).norm(dim=1).detach()  # [B]

@@ -75,6 +75,14 @@ def g_loss_wgan(fake_scores: Tensor) -> Tensor:
     return -_flat(fake_scores).mean()
 
 
+def random_interpolates(real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """``x̂ = εx + (1-ε)x̃`` with one ε ~ U[0, 1] per sample (Gulrajani et al. 2017, Algorithm 1, line 6), detached."""
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, generator=generator)
+    return eps * real.detach() + (1 - eps) * fake.detach()
+
+
 def gradient_penalty(
     critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator | None = None
 ) -> Tensor:
@@ -84,11 +92,7 @@ def gradient_penalty(
     sample. The norm is taken *per sample*, and the graph is kept
     (``create_graph=True``) so the penalty trains the critic. Computed in fp32.
     """
-    if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
-    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, device=real.device, generator=generator)
-    x_hat = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
+    x_hat = random_interpolates(real.float(), fake.float(), generator).requires_grad_(True)
     scores = critic(x_hat)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()

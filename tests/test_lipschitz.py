@@ -9,8 +9,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from coursekit import losses
 from coursekit.lipschitz import (StepTimes, clip_weights_, conv_operator_norm, gradient_norms_at_interpolates,
-                                 interpolate, power_iteration, scores_in_batches, time_interleaved,
+                                 power_iteration, scores_in_batches, time_interleaved,
                                  weight_gradient_norms)
+from coursekit.losses import random_interpolates
 from coursekit.models import DCGANDiscriminator, WGANCritic
 
 
@@ -55,13 +56,13 @@ def test_power_iteration_rejects_bad_input():
 
 def test_interpolates_lie_on_the_segments_with_one_eps_per_sample():
     real, fake = torch.randn(50, 3, 4, 4), torch.randn(50, 3, 4, 4)
-    x_hat = interpolate(real, fake, generator=torch.Generator().manual_seed(0))
+    x_hat = random_interpolates(real, fake, generator=torch.Generator().manual_seed(0))
     d, r = (x_hat - fake).flatten(1), (real - fake).flatten(1)
     eps = (d * r).sum(1) / (r * r).sum(1)
     assert torch.allclose(d, eps[:, None] * r, atol=1e-5)
     assert eps.min() >= 0 and eps.max() <= 1 and eps.std() > 0.1
     with pytest.raises(ValueError, match="same shape"):
-        interpolate(real, fake[:10])
+        random_interpolates(real, fake[:10])
 
 
 def test_gradient_norms_of_a_linear_critic_equal_its_weight_norm():
@@ -76,7 +77,7 @@ def test_gradient_norms_of_a_quadratic_critic_are_per_sample():
     critic = lambda x: 0.5 * x.pow(2).sum(dim=1)  # noqa: E731
     real, fake = torch.randn(64, 2), 3 * torch.randn(64, 2)
     norms = gradient_norms_at_interpolates(critic, real, fake, generator=torch.Generator().manual_seed(3))
-    x_hat = interpolate(real, fake, generator=torch.Generator().manual_seed(3))
+    x_hat = random_interpolates(real, fake, generator=torch.Generator().manual_seed(3))
     assert torch.allclose(norms, x_hat.norm(dim=1), atol=1e-6)
     gp = losses.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
     assert float(gp.detach()) == pytest.approx(float(((norms - 1) ** 2).mean()), rel=1e-5)
