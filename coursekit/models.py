@@ -33,11 +33,12 @@ from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from coursekit.layer_shapes import conv_out
 from coursekit.packing import MinibatchStdDev, PackedDiscriminator, pack
+from coursekit.stylegan import StyleDiscriminator, StyleGenerator  # lives in its own module; the contract's path
 
 __all__ = [
     "MLPGenerator", "MLPDiscriminator", "MLP2DGenerator", "MLP2DDiscriminator",
     "DCGANGenerator", "DCGANDiscriminator", "DeepDCGANDiscriminator", "WGANCritic", "SNDiscriminator",
-    "MinibatchStdDev", "PackedDiscriminator", "pack",
+    "MinibatchStdDev", "PackedDiscriminator", "pack", "StyleGenerator", "StyleDiscriminator",
     "dcgan_init", "apply_spectral_norm", "spectral_norms", "frobenius_norms",
     "count_parameters",
 ]
@@ -438,7 +439,3 @@ class SNDiscriminator(_ConvDiscriminator):
                  minibatch_std: bool = False, group_size: int | None = None):
         super().__init__(image_shape, ndf, "none", minibatch_std, group_size)
         apply_spectral_norm(dcgan_init(self))  # init first, then SN (its σ̂ is estimated on the init)
-
-
-# StyleGAN (Karras et al. 2019) lives in its own module; re-exported here for the contract's import path.
-from coursekit.stylegan import StyleDiscriminator, StyleGenerator  # noqa: E402,F401
