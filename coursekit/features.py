@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from coursekit.runtime import get_device, is_offline, is_quick, module_device
+from coursekit.runtime import get_device, is_offline, module_device, show_progress
 
 __all__ = [
     "MNISTClassifier",
@@ -175,7 +175,7 @@ def mnist_features(
         eval mode yourself if it has BatchNorm);
       * a callable ``sample(b) -> images [b, 1, 28, 28]``, called until ``n`` images are drawn.
     Work happens on ``device`` in batches of ``batch_size``, with a tqdm bar
-    (``progress=None``: shown unless in quick mode).
+    (``progress=None``: shown unless in quick mode or on CI).
     """
     device = get_device(device)
     model = classifier if classifier is not None else load_mnist_classifier(device)
@@ -183,7 +183,7 @@ def mnist_features(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     total = n if n is not None else (len(images_or_generator) if isinstance(images_or_generator, torch.Tensor) else None)
-    show = (not is_quick()) if progress is None else progress
+    show = show_progress(progress)
     feats, probs = [], []
     with tqdm(total=total, desc="MNIST features", disable=not show, leave=False) as bar:
         for batch in _batches(images_or_generator, n, batch_size, device):
@@ -301,7 +301,7 @@ def inception_features(
     check_images(images, channels=images.shape[1], size=None)
     device = get_device(device)
     model = model if model is not None else load_inception(device, offline=offline)
-    show = (not is_quick()) if progress is None else progress
+    show = show_progress(progress)
     out = []
     for start in tqdm(range(0, len(images), batch_size), desc="Inception features", disable=not show, leave=False):
         x = images[start : start + batch_size].to(device).float()

@@ -97,6 +97,13 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether to draw a progress bar: ``progress`` if given, else yes unless in quick mode or on CI (``CI`` set)."""
+    if progress is not None:
+        return bool(progress)
+    return not (is_quick() or os.environ.get("CI"))
+
+
 def module_device(module: torch.nn.Module, default: str | torch.device = "cpu") -> torch.device:
     """The device of ``module``'s first parameter (else its first buffer, else ``default``)."""
     for tensor in itertools.chain(module.parameters(), module.buffers()):

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from coursekit import losses
 from coursekit.checkpoint import KEYS, History, atomic_save, capture_rng, load_checkpoint, restore_rng
-from coursekit.runtime import get_device, is_quick
+from coursekit.runtime import get_device, show_progress
 
 __all__ = ["LOSSES", "TrainConfig", "History", "TrainingDiverged", "GANTrainer"]
 
@@ -399,7 +399,7 @@ class GANTrainer:
         n = max(cfg.steps - self.step, 0) if steps is None else int(steps)
         if n < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
-        progress = cfg.progress if cfg.progress is not None else not (is_quick() or os.environ.get("CI"))
+        progress = show_progress(cfg.progress)
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, disable=not progress, desc="train", unit="step", leave=False)

@@ -96,3 +96,16 @@ def test_one_float64_converter_for_tensors_arrays_and_lists():
     assert as_float64([1, 2]).dtype == np.float64
     with pytest.raises(ValueError, match="sigma contains NaN"):
         as_finite_float64([1.0, float("nan")], "sigma")
+
+
+def test_show_progress_follows_the_flag_then_quick_mode_and_ci(monkeypatch):
+    from coursekit.runtime import show_progress
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("COURSEKIT_QUICK", "0")
+    assert show_progress() and show_progress(True) and not show_progress(False)
+    monkeypatch.setenv("CI", "true")
+    assert not show_progress() and show_progress(True)
+    monkeypatch.delenv("CI")
+    monkeypatch.setenv("COURSEKIT_QUICK", "1")
+    assert not show_progress() and show_progress(True)
