@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from coursekit.checkpoint import atomic_save
 from coursekit.packing import MinibatchStdDev
 
 NOISE_MODES = ("random", "const", "none")
@@ -361,8 +362,7 @@ def save_stylegan(path: str | Path, G: StyleGenerator, D: StyleDiscriminator | N
     state = {"config": asdict(G.config), "G": G.state_dict(), "meta": meta or {}}
     if D is not None:
         state["D"] = D.state_dict()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, path)
+    atomic_save(state, path)  # a kill mid-save keeps the last good checkpoint
 
 
 def load_stylegan(

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from coursekit.checkpoint import atomic_save
 from coursekit.data import make_shapes
 from coursekit.runtime import runs_dir, seed_everything
 from coursekit.shape_attributes import COARSE, FINE
@@ -145,23 +146,15 @@ def train(args: argparse.Namespace) -> dict:
             print(json.dumps(rec), flush=True)
         if step % args.save_every == 0 or step == args.steps:
             elapsed = time.perf_counter() - t0
-            save_state(args.state, t.state_dict() | {
+            atomic_save(t.state_dict() | {
                 "elapsed": elapsed, "log": log, "rng": torch.get_rng_state(), "commands": commands,
-                "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes})
+                "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes}, args.state)
             meta = {"seed": args.seed, "shapes": args.shapes, "steps": step, "batch": args.batch,
                     "images_seen": step * args.batch, "train_seconds": round(elapsed, 1),
                     "command": " ; ".join(commands), "recipe": dataclasses.asdict(t.recipe), "last_log": log[-1:],
                     "log": log[::max(1, len(log) // 400)]}  # at most ~400 points for the lesson's curves
             save_stylegan(args.out, t.G_ema, t.D, meta)
     return {"train_seconds": round(time.perf_counter() - t0, 1), "log": log}
-
-
-def save_state(path: Path, state: dict) -> None:
-    """Write ``state`` atomically (a temporary file renamed), so a kill mid-save keeps the last good state."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
 
 
 def write_readme(path: Path, meta: dict, report: dict) -> None:
