@@ -30,8 +30,10 @@ lab: $(STAMP)
 # Every test: unit tests, notebook pairing, generated exercises, every lesson
 # under nbval in quick mode, and (tests/test_exercises.py) every solution and
 # untouched exercise notebook run in a fresh kernel with their checks asserted.
-# Two workers on two cores: one torch thread each.
+# ruff first (configured in pyproject.toml). Two workers on two cores: one
+# torch thread each.
 test: $(STAMP)
+	$(BIN)/ruff check coursekit scripts bench tests solutions
 	OMP_NUM_THREADS=1 COURSEKIT_QUICK=1 COURSEKIT_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
 	    $(NBVAL) tests notebooks
 

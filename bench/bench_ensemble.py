@@ -47,7 +47,8 @@ def main() -> None:
     parser.add_argument("--spectral-norm", action="store_true",
                         help="SN on every layer of D (stacked power iteration vs torch's parametrization in the loop)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads per process (0: torch's default); 1 avoids oversubscribing a shared machine")
+                        help="torch threads per process (0: torch's default); "
+                             "1 avoids oversubscribing a shared machine")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if args.threads:
@@ -62,7 +63,8 @@ def main() -> None:
 
 def bench(cfg: EnsembleConfig, steps: int, rounds: int, device: str) -> None:
     print(f"\nK={cfg.num_models} 2-D GANs | batch {cfg.batch_size} | width {cfg.width} x depth {cfg.depth} | "
-          f"loss {cfg.loss}{' + SN' if cfg.spectral_norm else ''} | device {device} | torch threads {torch.get_num_threads()} | "
+          f"loss {cfg.loss}{' + SN' if cfg.spectral_norm else ''} | device {device} | "
+          f"torch threads {torch.get_num_threads()} | "
           f"torch {torch.__version__} | seed {cfg.seed}")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     trainers = {"vectorised": GANEnsemble(cfg, device=device), "python loop": LoopedGANs(cfg, device=device)}

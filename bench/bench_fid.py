@@ -61,7 +61,8 @@ def main() -> None:
     print(f"d={args.dim} seed={args.seed} repeats={args.repeats} (best of) torch threads={torch.get_num_threads()} "
           f"OPENBLAS_NUM_THREADS={blas}")
     wall_ours, cpu_ours, ours = best_time(lambda: frechet_distance(mu1, sigma1, mu2, sigma2), args.repeats)
-    wall_ref, cpu_ref, ref = best_time(lambda: float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2)), args.repeats)
+    wall_ref, cpu_ref, ref = best_time(lambda: float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2)),
+                                       args.repeats)
     rel = abs(ours - ref) / abs(ref)
     print(f"coursekit.metrics.frechet_distance  : wall {wall_ours:8.3f} s  cpu {cpu_ours:8.3f} s   FD = {ours:.10f}")
     print(f"pytorch_fid calculate_frechet_dist. : wall {wall_ref:8.3f} s  cpu {cpu_ref:8.3f} s   FD = {ref:.10f}")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from coursekit.runtime import data_dir, is_offline
-from coursekit.shapes import make_shapes  # noqa: F401  (part of this module's API)
+from coursekit.shapes import make_shapes
 
 __all__ = [
     "ring_centers",
@@ -104,7 +104,7 @@ def load_mnist(train: bool = True, offline: bool | None = None, verbose: bool = 
         try:
             images, labels = _torchvision_mnist(train)
             source = "torchvision MNIST"
-        except Exception as err:  # noqa: BLE001 -- no network, no files: fall back, say why, do not wait again
+        except Exception as err:  # no network, no files: fall back, say why, do not wait again
             _DOWNLOAD_FAILED.append(type(err).__name__)
             if verbose:
                 print(f"MNIST: full data set unavailable ({type(err).__name__}); using the offline subset "

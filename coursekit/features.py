@@ -103,7 +103,8 @@ def check_images(images: torch.Tensor, channels: int, size: int | None, what: st
         raise ValueError(f"{what} must be a torch.Tensor, got {type(images).__name__}")
     shape = tuple(images.shape)
     expected = f"[N, {channels}, {size or 'H'}, {size or 'W'}]"
-    if images.ndim != 4 or images.shape[1] != channels or (size is not None and tuple(images.shape[2:]) != (size, size)):
+    wrong_size = size is not None and tuple(images.shape[2:]) != (size, size)
+    if images.ndim != 4 or images.shape[1] != channels or wrong_size:
         hint = ""
         if size is not None and images.ndim == 2 and images.shape[1] == channels * size * size:
             hint = f" Reshape first: images.view(-1, {channels}, {size}, {size})."
@@ -111,7 +112,8 @@ def check_images(images: torch.Tensor, channels: int, size: int | None, what: st
             hint = " Add the channel axis: images.unsqueeze(1)."
         raise ValueError(f"{what} must have shape {expected}, got {list(shape)}.{hint}")
     if not images.is_floating_point():
-        raise ValueError(f"{what} must be a float tensor in [-1, 1], got dtype {images.dtype}; use x.float() / 127.5 - 1")
+        raise ValueError(f"{what} must be a float tensor in [-1, 1], got dtype {images.dtype}; "
+                         "use x.float() / 127.5 - 1")
     if images.numel() == 0:
         raise ValueError(f"{what} is empty")
     if not torch.isfinite(images).all():
@@ -182,7 +184,9 @@ def mnist_features(
     model = model.to(device).eval()
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    total = n if n is not None else (len(images_or_generator) if isinstance(images_or_generator, torch.Tensor) else None)
+    total = n
+    if total is None and isinstance(images_or_generator, torch.Tensor):
+        total = len(images_or_generator)
     show = show_progress(progress)
     feats, probs = [], []
     with tqdm(total=total, desc="MNIST features", disable=not show, leave=False) as bar:

@@ -58,7 +58,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     mu1, mu2 = as_finite_float64(mu1, "mu1"), as_finite_float64(mu2, "mu2")
     sigma1, sigma2 = as_finite_float64(sigma1, "sigma1"), as_finite_float64(sigma2, "sigma2")
     if mu1.ndim != 1 or mu2.ndim != 1:
-        raise ValueError(f"mu1 and mu2 must be 1-D [d] mean vectors, got shapes {list(mu1.shape)} and {list(mu2.shape)}")
+        raise ValueError(f"mu1 and mu2 must be 1-D [d] mean vectors, "
+                         f"got shapes {list(mu1.shape)} and {list(mu2.shape)}")
     d = mu1.shape[0]
     if mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
         raise ValueError(
@@ -147,7 +148,8 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
     if not isinstance(splits, (int, np.integer)) or splits < 1:
         raise ValueError(f"splits must be a positive integer, got {splits!r}")
     if len(p) < splits:
-        raise ValueError(f"{len(p)} samples cannot be cut into splits={splits} parts: pass more samples or fewer splits")
+        raise ValueError(f"{len(p)} samples cannot be cut into splits={splits} parts: "
+                         "pass more samples or fewer splits")
     if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError(
             "probs must be probabilities (non-negative, rows summing to 1); "

@@ -433,7 +433,8 @@ def draw_mode_history(ax: Axes, shares: np.ndarray, steps: Sequence[int], captur
     """
     h = as_float64(shares)
     if h.ndim != 2 or len(h) != len(steps):
-        raise ValueError(f"shares must be [snapshots, modes] with one row per step, got {h.shape} and {len(steps)} steps")
+        raise ValueError(f"shares must be [snapshots, modes] with one row per step, "
+                         f"got {h.shape} and {len(steps)} steps")
     image = ax.imshow(h.T, aspect="auto", origin="lower", cmap="magma", vmin=0.0,
                       extent=(-0.5, len(h) - 0.5, -0.5, h.shape[1] - 0.5), interpolation="nearest")
     if captured is not None:

@@ -272,7 +272,7 @@ def sync(root: Path = ROOT, only: str = "") -> None:
 
 
 def cell_sources(path: Path) -> list[tuple[str, str]]:
-    """``(cell type, source)`` of each cell; hidden-tests regions (which only the ``.ipynb`` of a solution has) left out."""
+    """``(cell type, source)`` of each cell, hidden-tests regions (only in a solution's ``.ipynb``) left out."""
     nb = jupytext.read(path)
     return [(c.cell_type, strip_hidden_tests(c.source).strip()) for c in nb.cells]
 

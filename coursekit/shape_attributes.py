@@ -151,7 +151,10 @@ def _contrast(bright: Tensor, m: Tensor, bright_phase: Tensor) -> Tensor:
 
 
 def agree(m1: dict[str, Tensor], m2: dict[str, Tensor], names: tuple[str, ...]) -> Tensor:
-    """Per image: do ``m1`` and ``m2`` agree on every attribute in ``names``? (positions within ``POS_TOL``, size within ``SIZE_TOL``)."""
+    """Per image: do ``m1`` and ``m2`` agree on every attribute in ``names``?
+
+    Positions agree within ``POS_TOL``, sizes within ``SIZE_TOL``.
+    """
     ok = torch.ones_like(m1["valid"])
     for name in names:
         if name in ("x", "y"):
@@ -263,7 +266,7 @@ def mixing_table(
 def sample_report(
     G, n: int = 500, psi: float = 1.0, noise_mode: str = "random", batch: int = 250, max_area: float = MAX_AREA
 ) -> dict:
-    """Validity and attribute spread of ``n`` samples of ``G``: ``valid`` fraction and the histograms of the valid ones."""
+    """Validity and attribute spread of ``n`` samples of ``G``: the ``valid`` fraction, the valid ones' histograms."""
     device = module_device(G)
     images = torch.cat([G(torch.randn(min(batch, n - i), G.z_dim, device=device), psi, noise_mode).cpu()
                         for i in range(0, n, batch)])

@@ -285,7 +285,7 @@ class GANTrainer:
     # ------------------------------------------------------------------ state
     def _capture(self) -> dict[str, Any]:
         """A deep copy of everything training changes (history by length only)."""
-        clone = lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()}  # noqa: E731
+        clone = lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()}
         return {"step": self.step, "elapsed": self._elapsed, "generator": clone(self.generator),
                 "discriminator": clone(self.discriminator), "opt_g": copy.deepcopy(self.opt_g.state_dict()),
                 "opt_d": copy.deepcopy(self.opt_d.state_dict()), "rng": capture_rng(self._rng),
@@ -364,7 +364,7 @@ class GANTrainer:
 
     def _suggest(self) -> str:
         cfg = self.config
-        lower = lambda lr: lr / 10 if lr <= 1e-2 else 2e-4  # noqa: E731
+        lower = lambda lr: lr / 10 if lr <= 1e-2 else 2e-4
         tips = [f"lower the learning rates (lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g}; "
                 f"try {lower(cfg.lr_d):g} / {lower(cfg.lr_g):g})"]
         if cfg.loss == "wgan" and cfg.gp_weight == 0:

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+# the widgets' computations; lessons 2 and 6 import the latent and theory names from here
 from coursekit import plots, theory
-# the widgets' computations; lessons 2 and 6 import these names from here
 from coursekit.latent import MAX_SEED, interpolate, latent_from_seed, sweep
 from coursekit.runtime import eval_mode, module_device
 from coursekit.stats import as_float64

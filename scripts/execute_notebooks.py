@@ -54,7 +54,7 @@ def execute_here(path: Path, save: bool, timeout: int) -> dict:
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-    except Exception as err:  # noqa: BLE001 -- a failing cell is reported, not raised
+    except Exception as err:  # a failing cell is reported, not raised
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
         error = f"{type(err).__name__}: {lines[-1] if lines else ''}"[:300]  # the last line names the cause
     wall = time.perf_counter() - t0
@@ -104,7 +104,8 @@ def write_report(results: dict) -> None:
         "Written by `python scripts/execute_notebooks.py --quick-too` (`make execute`), which runs each notebook",
         "in a fresh kernel, in its own process, one after another. Full mode is the default a learner runs;",
         "quick mode (`COURSEKIT_QUICK=1`) is what CI runs. Peak memory is the largest resident set of the",
-        "kernel or its parent; CPU is the CPU time of both (the lessons use one torch thread). Load is the machine's 1-minute load average before / after the notebook",
+        "kernel or its parent; CPU is the CPU time of both (the lessons use one torch thread). "
+        "Load is the machine's 1-minute load average before / after the notebook",
         "(above the number of cores: the notebook shared the CPU with other work).",
         "",
     ]
@@ -131,7 +132,8 @@ def write_report(results: dict) -> None:
         cpu = minutes(full.get("cpu_seconds"))
         lines.append(f"| {stem} | {seconds(quick)} | {seconds(full)} | {cpu} | {peak} | {load} | "
                      + where(r["machine"]) + f"{'ok' if not errors else errors[0]} |")
-    lines += ["", "## Slowest cells (full mode)", "", "Cell index in the notebook, seconds, and the cell's first line.", ""]
+    lines += ["", "## Slowest cells (full mode)", "",
+              "Cell index in the notebook, seconds, and the cell's first line.", ""]
     for stem in sorted(results):
         cells = results[stem]["full"].get("slowest_cells") or []
         lines.append(f"- **{stem}**: " + "; ".join(f"cell {i}, {t:.0f} s (`{first}`)" for t, i, first in cells))

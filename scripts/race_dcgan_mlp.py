@@ -25,7 +25,7 @@ import torch
 
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier
-from coursekit.models import DeepDCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from coursekit.models import DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator, MLPGenerator
 from coursekit.race import race_seeds
 from coursekit.runtime import runs_dir
 from coursekit.train import GANTrainer, TrainConfig

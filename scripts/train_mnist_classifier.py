@@ -25,14 +25,16 @@ from coursekit.features import WEIGHTS_PATH, MNISTClassifier
 from coursekit.runtime import get_device, seed_everything
 
 
-def augment(x: torch.Tensor, max_degrees: float = 10.0, max_scale: float = 0.1, max_shift_px: float = 2.0) -> torch.Tensor:
+def augment(x: torch.Tensor, max_degrees: float = 10.0, max_scale: float = 0.1,
+            max_shift_px: float = 2.0) -> torch.Tensor:
     """Random affine warp per image of ``x`` ``[B, 1, 28, 28]`` in [-1, 1]; the background stays -1."""
     b = x.shape[0]
     angle = (torch.rand(b, device=x.device) * 2 - 1) * math.radians(max_degrees)
     scale = 1 + (torch.rand(b, device=x.device) * 2 - 1) * max_scale
     shift = (torch.rand(b, 2, device=x.device) * 2 - 1) * (max_shift_px / 14)  # in [-1, 1] grid units
     cos, sin = angle.cos() / scale, angle.sin() / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # [B, 2, 3]
+    rows = [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)]  # 2 x [B, 3]
+    theta = torch.stack(rows, 1)  # [B, 2, 3]
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # [B, 28, 28, 2]
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1  # zero padding = background -1
 

@@ -1,12 +1,23 @@
 """The exercise checker: randomised cases, hints for typical mistakes, never a traceback wall."""
 import numpy as np
+import pytest
 import torch
 
-import pytest
-
 from coursekit import check as check_module
-from coursekit.check import (GRAPH_HINT, NOT_DIFFERENTIABLE, Call, Case, Exercise, Mistake, ReferenceSealed, check, compare,
-                             format_result, observe, run_exercise)
+from coursekit.check import (
+    GRAPH_HINT,
+    NOT_DIFFERENTIABLE,
+    Call,
+    Case,
+    Exercise,
+    Mistake,
+    ReferenceSealed,
+    check,
+    compare,
+    format_result,
+    observe,
+    run_exercise,
+)
 
 
 def _ref(x):
@@ -49,14 +60,14 @@ def test_untouched_and_missing_functions():
 
 def test_cases_are_randomised_so_hard_coded_answers_fail():
     memorised = _ref(EX.cases(np.random.default_rng(1))[0].args[0])
-    hard_coded = lambda x: memorised  # noqa: E731
+    hard_coded = lambda x: memorised
     assert run_exercise(EX, hard_coded, seed=1).cases[0].passed  # right only on the case it memorised
     assert not run_exercise(EX, hard_coded, seed=2).cases[0].passed
 
 
 def test_partial_credit_and_custom_probe_and_judge():
     def cases(rng):
-        probe = lambda fn: {"twice": fn(torch.tensor(1.0)) * 2}  # noqa: E731
+        probe = lambda fn: {"twice": fn(torch.tensor(1.0)) * 2}
         return [Case("ok", probe=probe, judge=lambda got, exp: None),
                 Case("bad", probe=probe, judge=lambda got, exp: None if got == exp else "needs create_graph")]
 
@@ -178,7 +189,7 @@ def test_a_mismatch_shows_the_worst_point_not_the_first_values():
 
 
 def test_a_differentiable_case_fails_a_detached_or_item_result():
-    cases = lambda rng: [Case(f"case {i}", (torch.randn(4),), differentiable=True) for i in range(3)]  # noqa: E731
+    cases = lambda rng: [Case(f"case {i}", (torch.randn(4),), differentiable=True) for i in range(3)]
     ex = Exercise("99.loss", "loss", "A loss", 1, lambda x: (x ** 2).mean(), cases, "mean of squares",
                   mistakes=(Mistake("squares, not absolute values", lambda x: x.abs().mean()),))
     assert run_exercise(ex, lambda x: (x * x).mean()).status == "passed"

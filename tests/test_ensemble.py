@@ -2,12 +2,11 @@ import dataclasses
 
 import pytest
 import torch
+from torch.nn.utils.parametrizations import spectral_norm
 
 from coursekit import losses
 from coursekit.data import ring_centers
-from coursekit.ensemble import (EnsembleConfig, GANEnsemble, LoopedGANs, make_member, stacked_spectral_norm,
-                                unstack)
-from torch.nn.utils.parametrizations import spectral_norm
+from coursekit.ensemble import EnsembleConfig, GANEnsemble, LoopedGANs, make_member, stacked_spectral_norm, unstack
 
 SMALL = EnsembleConfig(num_models=3, steps=20, batch_size=64, width=32, depth=3, snapshot_samples=50,
                        snapshot_every=5)
@@ -131,7 +130,7 @@ def test_config_validation():
 
 def test_a_non_finite_loss_stops_training_with_a_diagnosis():
     cfg = dataclasses.replace(SMALL, num_models=2, steps=3)
-    nan_data = lambda n, g: torch.full((n, 2), float("nan"))  # noqa: E731
+    nan_data = lambda n, g: torch.full((n, 2), float("nan"))
     with pytest.raises(FloatingPointError, match=r"model\(s\) \[0, 1\]"):
         GANEnsemble(cfg, sampler=nan_data, device="cpu").train()
 

@@ -84,7 +84,8 @@ def execute(path: Path) -> str:
     saved = os.environ.get("COURSEKIT_QUICK")
     os.environ["COURSEKIT_QUICK"] = "1"
     try:
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        resources = {"metadata": {"path": str(path.parent)}}
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources=resources).execute()
     finally:
         if saved is None:
             os.environ.pop("COURSEKIT_QUICK")
@@ -139,7 +140,8 @@ RIGHT_SOMEWHERE = {
     ("08.frechet_distance", "np.linalg.eigvalsh"): "right when the two covariances commute",
     ("08.precision_recall", "the point itself"): "the same when no radius changes a verdict",
 }
-STRICT = [ex for lesson in ("01", "05", "06", "08") for ex in exercises_for(lesson) if ex.key != "06.add_instance_noise"]
+STRICT = [ex for lesson in ("01", "05", "06", "08") for ex in exercises_for(lesson)
+          if ex.key != "06.add_instance_noise"]
 
 
 @pytest.mark.parametrize("ex", STRICT, ids=lambda e: e.key)

@@ -1,6 +1,5 @@
 """coursekit.features: the shipped MNIST classifier, batched feature extraction, and the
 Inception-v3 loading code (tested offline with weights saved from a random network)."""
-import numpy as np
 import pytest
 import torch
 import torch.nn as nn

@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from coursekit import grade
-from coursekit.grading import collect, replay, tampering
 from coursekit.check import run_exercise
 from coursekit.exercises import exercises_for, get_exercise
+from coursekit.grading import collect, replay, tampering
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grade_fixtures import BUILDERS, build_submissions  # noqa: E402
+from grade_fixtures import BUILDERS, build_submissions
 
 KEYS = [e.key for e in exercises_for("01")]
 POINTS = {e.key: e.points for e in exercises_for("01")}
@@ -62,7 +62,8 @@ def only(report: dict, key: str) -> dict:
 
 
 def others_pass(report: dict, *bad: str) -> bool:
-    return all(r["status"] == "passed" and r["earned"] == r["points"] for r in report["exercises"] if r["key"] not in bad)
+    return all(r["status"] == "passed" and r["earned"] == r["points"]
+               for r in report["exercises"] if r["key"] not in bad)
 
 
 # ------------------------------------------------------------ the shared run
@@ -148,7 +149,7 @@ def test_hard_coded_answer_fails_and_the_reported_seed_reproduces_the_grade(grad
     # the same function, graded here with the reported seed, fails the same cases; seed 0 is the one it memorised
     exercise = get_exercise("01.value_function")
     constant = float(exercise.reference(*exercise.cases(np.random.default_rng(0))[0].args))
-    hard_coded = lambda real, fake: torch.tensor(constant) + 0 * real.sum()  # noqa: E731
+    hard_coded = lambda real, fake: torch.tensor(constant) + 0 * real.sum()
     again = run_exercise(exercise, hard_coded, seed=report["seed"])
     assert [c.passed for c in again.cases] == [c["passed"] for c in result["cases"]]
     assert run_exercise(exercise, hard_coded, seed=0).cases[0].passed

@@ -19,7 +19,7 @@ from coursekit import grade
 from coursekit.exercises import exercises_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grade_fixtures.cheats import build_cheats  # noqa: E402
+from grade_fixtures.cheats import build_cheats
 
 KEYS = [e.key for e in exercises_for("01")]
 TOTAL = sum(e.points for e in exercises_for("01"))
@@ -111,9 +111,7 @@ def test_limits_reach_the_kernel(tmp_path):
     """The launcher sets the limits on the process it becomes."""
     import subprocess
 
-    from coursekit.grading.limits import Limits, remove_cgroup
-
-    from coursekit.grading.limits import cgroup_of
+    from coursekit.grading.limits import Limits, cgroup_of, remove_cgroup
 
     limits = Limits(memory_mb=5000, cpu_seconds=77, file_mb=3, processes=50)
     token = f"test-{os.getpid()}"

@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from coursekit.grading import gradescope as grade_gradescope
 from coursekit.exercises import exercises_for
+from coursekit.grading import gradescope as grade_gradescope
 
 ROOT = Path(__file__).resolve().parent.parent
 

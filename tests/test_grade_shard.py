@@ -12,7 +12,7 @@ from coursekit import grade
 from coursekit.exercises import exercises_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grade_fixtures import BUILDERS  # noqa: E402
+from grade_fixtures import BUILDERS
 
 CLASS = ("01_complete", "01_untouched", "01_partly", "01_wrong", "01_raising", "01_tampered")
 SEED = "20240607"

@@ -116,4 +116,5 @@ def test_coursekit_dcgan_shapes():
     convs = [shape for _, kind, shape in d if kind == "Conv2d"]
     assert convs == [(2, 8, 14, 14), (2, 16, 7, 7), (2, 1, 1, 1)]
     g = trace_shapes(DCGANGenerator(nz=10, ngf=8), (2, 10))
-    assert [shape for _, kind, shape in g if kind == "ConvTranspose2d"] == [(2, 16, 7, 7), (2, 8, 14, 14), (2, 1, 28, 28)]
+    transposed = [shape for _, kind, shape in g if kind == "ConvTranspose2d"]
+    assert transposed == [(2, 16, 7, 7), (2, 8, 14, 14), (2, 1, 28, 28)]

@@ -1,5 +1,6 @@
 """Lesson 1 exercises, beyond what tests/test_exercises.py checks for every lesson."""
 import math
+
 import numpy as np
 import pytest
 import torch

@@ -10,8 +10,8 @@ from coursekit import losses, theory
 from coursekit.check import format_result, run_exercise
 from coursekit.exercises import exercises_for, get_exercise
 from coursekit.exercises import lesson06 as L
-from coursekit.train import GANTrainer, TrainConfig
 from coursekit.theory import smoothed_optimal_discriminator
+from coursekit.train import GANTrainer, TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = exercises_for("06")
@@ -29,7 +29,7 @@ def test_registry_keys_and_functions():
 
 def test_smoothing_the_wrong_side_fails_every_smoothed_case():
     ex = get_exercise("06.smoothed_bce")
-    swapped = lambda r, f, a, b: L.smoothed_bce(r, f, b, a)  # noqa: E731
+    swapped = lambda r, f, a, b: L.smoothed_bce(r, f, b, a)
     result = run_exercise(ex, swapped, seed=7)
     assert result.status == "failed"
     assert all("wrong side" in c.message for c in result.cases if not c.passed)
@@ -63,7 +63,8 @@ def test_noise_checks_accept_other_correct_implementations():
 def test_references_agree_with_coursekit():
     real, fake = torch.randn(64) * 5, torch.randn(48, 1) * 5
     for a, b in [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1), (0.8, 0.25)]:
-        assert torch.allclose(L.smoothed_bce(real, fake.squeeze(1), a, b), losses.d_loss_bce(real, fake, a, b), atol=1e-6)
+        ours = L.smoothed_bce(real, fake.squeeze(1), a, b)
+        assert torch.allclose(ours, losses.d_loss_bce(real, fake, a, b), atol=1e-6)
     x, _ = theory.grid(-6, 6, 601)
     p, q = theory.gaussian_pdf(x, 0, 1), theory.mixture_pdf(x, [0.5, 4.0], [1.0, 1.0])
     for a, b in [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1)]:

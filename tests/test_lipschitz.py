@@ -8,9 +8,16 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from coursekit import losses
-from coursekit.lipschitz import (StepTimes, clip_weights_, conv_operator_norm, gradient_norms_at_interpolates,
-                                 power_iteration, scores_in_batches, time_interleaved,
-                                 weight_gradient_norms)
+from coursekit.lipschitz import (
+    StepTimes,
+    clip_weights_,
+    conv_operator_norm,
+    gradient_norms_at_interpolates,
+    power_iteration,
+    scores_in_batches,
+    time_interleaved,
+    weight_gradient_norms,
+)
 from coursekit.losses import random_interpolates
 from coursekit.models import DCGANDiscriminator, WGANCritic
 
@@ -74,7 +81,7 @@ def test_gradient_norms_of_a_linear_critic_equal_its_weight_norm():
 
 def test_gradient_norms_of_a_quadratic_critic_are_per_sample():
     """f(x) = ½‖x‖² has ∇f(x̂) = x̂: the norms are ‖x̂_i‖, and their penalty is coursekit's gradient_penalty."""
-    critic = lambda x: 0.5 * x.pow(2).sum(dim=1)  # noqa: E731
+    critic = lambda x: 0.5 * x.pow(2).sum(dim=1)
     real, fake = torch.randn(64, 2), 3 * torch.randn(64, 2)
     norms = gradient_norms_at_interpolates(critic, real, fake, generator=torch.Generator().manual_seed(3))
     x_hat = random_interpolates(real, fake, generator=torch.Generator().manual_seed(3))

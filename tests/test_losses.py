@@ -72,7 +72,7 @@ def test_gradient_penalty_of_a_linear_critic_is_closed_form():
 
 def test_gradient_penalty_is_per_sample_not_batch_mean():
     # f(x) = 0.5 * ||x||², ∇f = x: per-sample norms differ from the norm of the mean gradient
-    critic = lambda x: 0.5 * x.flatten(1).pow(2).sum(dim=1)  # noqa: E731
+    critic = lambda x: 0.5 * x.flatten(1).pow(2).sum(dim=1)
     x = torch.randn(16, 2, 3, 3)
     gp = losses.gradient_penalty(critic, x, x)
     assert gp.item() == pytest.approx(((x.flatten(1).norm(dim=1) - 1) ** 2).mean().item(), rel=1e-5)
@@ -81,7 +81,7 @@ def test_gradient_penalty_is_per_sample_not_batch_mean():
 
 
 def test_r1_penalty_and_instance_noise():
-    critic = lambda x: (3 * x).sum(dim=1)  # noqa: E731
+    critic = lambda x: (3 * x).sum(dim=1)
     assert losses.r1_penalty(critic, torch.randn(8, 4)).item() == pytest.approx(9 * 4)
     x = torch.zeros(20000)
     assert losses.instance_noise(x, 0.0) is x

@@ -22,7 +22,8 @@ from coursekit.metrics import (
 from coursekit.stats import RunningStats
 
 pytestmark = [
-    pytest.mark.filterwarnings("ignore:The `disp` argument is deprecated:DeprecationWarning"),  # pytorch-fid vs new scipy
+    # pytorch-fid vs new scipy
+    pytest.mark.filterwarnings("ignore:The `disp` argument is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Metric `.*` will save all extracted features:UserWarning"),  # torchmetrics
 ]
 
@@ -254,7 +255,8 @@ def test_precision_recall_matches_torch_fidelity():
     fake = rng.standard_normal((250, 8)) * 0.7 + 0.4
     # torch-fidelity's convention: features_1 generated, features_2 real
     ref_p, ref_r = calculate_precision_recall_full(torch.as_tensor(fake), torch.as_tensor(real), neighborhood=3)
-    assert precision_recall(real, fake, k=3, batch_size=64) == pytest.approx((ref_p, ref_r), abs=1e-6)  # theirs: float32 means
+    # theirs: float32 means
+    assert precision_recall(real, fake, k=3, batch_size=64) == pytest.approx((ref_p, ref_r), abs=1e-6)
 
 
 def test_precision_recall_identical_disjoint_and_collapsed():

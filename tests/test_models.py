@@ -6,9 +6,22 @@ from torch import nn
 from coursekit import losses
 from coursekit.layer_shapes import conv_out, conv_transpose_out, trace_shapes
 from coursekit.models import (
-    DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MinibatchStdDev, MLP2DDiscriminator, MLP2DGenerator,
-    MLPDiscriminator, MLPGenerator, PackedDiscriminator, SNDiscriminator, WGANCritic,
-    count_parameters, dcgan_init, frobenius_norms, pack, spectral_norms,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    DeepDCGANDiscriminator,
+    MinibatchStdDev,
+    MLP2DDiscriminator,
+    MLP2DGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    PackedDiscriminator,
+    SNDiscriminator,
+    WGANCritic,
+    count_parameters,
+    dcgan_init,
+    frobenius_norms,
+    pack,
+    spectral_norms,
 )
 
 SHAPES = [(1, 28, 28), (3, 32, 32)]
@@ -95,7 +108,8 @@ def test_mlp_models_shapes_for_mnist_and_2d():
     assert MLP2DDiscriminator()(pts).shape == (8,)
     assert MLP2DDiscriminator(pack=4, minibatch_std=True)(pts).shape == (2,)
     assert len(MLP2DDiscriminator(width=128, depth=3).features) == 6  # 3 hidden Linear + LeakyReLU
-    assert count_parameters(MLP2DGenerator(nz=2, width=128, depth=3)) == (2 * 128 + 128) + 2 * (128 * 128 + 128) + (128 * 2 + 2)
+    expected = (2 * 128 + 128) + 2 * (128 * 128 + 128) + (128 * 2 + 2)
+    assert count_parameters(MLP2DGenerator(nz=2, width=128, depth=3)) == expected
 
 
 def test_dcgan_init_statistics():

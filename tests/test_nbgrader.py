@@ -107,7 +107,8 @@ def test_grade_ids_read_back_as_keys():
 def _tiny_notebook(check_cell: str):
     return nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Lesson 1"),
-        nbformat.v4.new_code_cell("def jensen_shannon(p, q, dx):\n    ### BEGIN SOLUTION\n    return 0\n    ### END SOLUTION"),
+        nbformat.v4.new_code_cell("def jensen_shannon(p, q, dx):\n"
+                                  "    ### BEGIN SOLUTION\n    return 0\n    ### END SOLUTION"),
         nbformat.v4.new_code_cell(check_cell),
     ])
 

@@ -207,7 +207,8 @@ def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
     assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --threads 1")
     assert [r["step"] for r in meta["log"]] == [1, 2, 3] and meta["recipe"]["batch"] == 4
     readme = (tmp_path / "README_stylegan.md").read_text()
-    assert "3 steps of batch 4: 12 images" in readme and readme.count("\n| ") == (1 + 4) + (1 + G.num_ws + 1)  # psi table, mixing table
+    assert "3 steps of batch 4: 12 images" in readme
+    assert readme.count("\n| ") == (1 + 4) + (1 + G.num_ws + 1)  # psi table, mixing table
     wide = tmp_path / "wide.pt"
     assert sg.main(["--steps", "1", "--channels", "64,48,40", "--d-channels", "16,24,32", "--out", str(wide),
                     "--state", str(tmp_path / "w.pt")] + tiny) == 0

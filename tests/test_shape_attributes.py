@@ -152,4 +152,5 @@ def test_attribute_features_are_finite_and_match_the_measures():
     images = torch.cat([images, -torch.ones(2, 3, 32, 32)])  # two blank (invalid) images
     f = sa.attribute_features(images)
     assert f.shape == (52, len(sa.FEATURES)) and f.dtype == torch.float64 and torch.isfinite(f).all()
-    assert torch.allclose(f[:50, 0].float(), attrs["x"], atol=0.02) and torch.allclose(f[:50, 2].float(), attrs["size"], atol=0.02)
+    assert torch.allclose(f[:50, 0].float(), attrs["x"], atol=0.02)
+    assert torch.allclose(f[:50, 2].float(), attrs["size"], atol=0.02)

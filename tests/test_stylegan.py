@@ -86,7 +86,8 @@ def test_truncation_in_w(G):
     assert torch.allclose(G.truncate(w, 0.5), (w + G.w_avg) / 2)
     ws = G.truncate(w, 0.0, cutoff=3)  # only layers 0..2 truncated
     assert ws.shape == (5, G.num_ws, G.w_dim)
-    assert torch.allclose(ws[:, :3], G.w_avg.expand(5, 3, -1)) and torch.allclose(ws[:, 3:], w[:, None].expand(5, G.num_ws - 3, -1))
+    assert torch.allclose(ws[:, :3], G.w_avg.expand(5, 3, -1))
+    assert torch.allclose(ws[:, 3:], w[:, None].expand(5, G.num_ws - 3, -1))
 
 
 def test_w_avg_is_an_ema_with_beta_0995(G):

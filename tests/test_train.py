@@ -68,7 +68,7 @@ def _resume_config(tmp_path, **kw):
 def test_stop_and_resume_equals_training_straight_through(tmp_path):
     data = gauss(512, dim=2)
     # dropout in D uses the global RNG, BatchNorm adds buffers: both must survive a resume
-    make = lambda s: (MLPG(out=2, seed=s), mlp_d(2, seed=s + 1, dropout=0.2, norm=True))  # noqa: E731
+    make = lambda s: (MLPG(out=2, seed=s), mlp_d(2, seed=s + 1, dropout=0.2, norm=True))
     straight = GANTrainer(*make(0), data, _resume_config(tmp_path, checkpoint_path=None), device="cpu")
     straight.train()
 
@@ -163,7 +163,7 @@ def test_n_critic_discriminator_updates_per_generator_update():
     cfg = TrainConfig(steps=4, batch_size=8, n_critic=3, loss="wgan", progress=False)
     trainer = GANTrainer(MLPG(out=2), mlp_d(2), gauss(64, dim=2), cfg, device="cpu")
     trainer.train()
-    step_count = lambda opt: {int(s["step"]) for s in opt.state.values()}  # noqa: E731
+    step_count = lambda opt: {int(s["step"]) for s in opt.state.values()}
     assert step_count(trainer.opt_d) == {12} and step_count(trainer.opt_g) == {4}
 
 

@@ -26,7 +26,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m coursekit.grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="NOTEBOOK_OR_FOLDER")
-    parser.add_argument("--json", metavar="FILE", help="write every detail (cases, seed, timings, tampering, kernel errors)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write every detail (cases, seed, timings, tampering, kernel errors)")
     parser.add_argument("--csv", metavar="FILE", help="write one row per student per exercise, plus totals")
     parser.add_argument("--timeout", type=float, default=Options.timeout, metavar="S",
                         help="time limit in seconds per cell and per exercise (default %(default)g)")

@@ -84,7 +84,8 @@ def collect(paths: list[str], lesson: str | None = None, release_dir: Path | Non
         if number is None:
             raise UsageError(f"{path}: cannot tell the lesson; name it NN_something.ipynb or pass --lesson NN")
         if number not in lessons():
-            raise UsageError(f"{path}: lesson {number} has no exercises (lessons with exercises: {', '.join(lessons())})")
+            raise UsageError(f"{path}: lesson {number} has no exercises "
+                             f"(lessons with exercises: {', '.join(lessons())})")
         exercises = tuple((e.key, e.function, e.title, e.points) for e in exercises_for(number))
         released = released_notebook(number, release_dir, path.stem)
         submissions.append(Submission(str(path), student, number, exercises, str(released) if released else None))

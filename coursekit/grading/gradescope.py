@@ -94,7 +94,10 @@ def _test(result: dict, number: int) -> dict:
 
 
 def results(report: dict) -> dict:
-    """Gradescope's ``results.json`` for one graded submission (a report of :func:`coursekit.grading.run.grade_submission`)."""
+    """Gradescope's ``results.json`` for one graded submission.
+
+    ``report`` is a report of :func:`coursekit.grading.run.grade_submission`.
+    """
     notes = [f"Graded with seed {report['seed']} in {report['seconds']:g} s."]
     if report.get("tampering", {}).get("summary"):
         notes.append(report["tampering"]["summary"])

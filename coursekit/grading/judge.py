@@ -73,7 +73,8 @@ def _clean(observation: object) -> dict:
 def _not_the_learners(module: str, name: str) -> str | None:
     """Why the function under the exercise's name is not the learner's own (coursekit's function), or None."""
     if module == "coursekit" or module.startswith("coursekit."):
-        return f"this is coursekit's own `{name}` from {module}, not your function: define it yourself in the exercise cell."
+        return (f"this is coursekit's own `{name}` from {module}, not your function: "
+                "define it yourself in the exercise cell.")
     return None
 
 

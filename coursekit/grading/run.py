@@ -271,7 +271,8 @@ def grade_submission(sub: Submission, options: Options) -> dict:
     except Exception as err:  # a bug or a kernel that cannot start: report it, grade the others
         report = {"student": sub.student, "file": sub.path, "lesson": sub.lesson, "seed": seed,
                   "tampering": {"checked": False, "summary": ""}, "kernel": {}, "timings": {},
-                  "exercises": [_blank(e, "error", f"grader error: {type(err).__name__}: {err}") for e in sub.exercises]}
+                  "exercises": [_blank(e, "error", f"grader error: {type(err).__name__}: {err}")
+                                for e in sub.exercises]}
     for result in report["exercises"]:
         result.setdefault("message", "")
         if result["status"] not in STATUSES_WITH_POINTS:

@@ -45,7 +45,7 @@ def _kernel_classes(prefix: list[str]):
         def setup(self, limit: int) -> None:
             self.limit, self.used = limit, {}
 
-        def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
+        def output(self, outs, msg, display_id, cell_index):  # nbclient's signature
             content = msg["content"]
             if msg["msg_type"] == "error":  # always kept, shortened
                 msg = {**msg, "content": {**content, "traceback": content.get("traceback", [])[-20:]}}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import _define, _read, EXERCISE, SOLUTION
+from . import EXERCISE, SOLUTION, _define, _read
 
 FUNCTIONS = ("optimal_discriminator", "jensen_shannon", "g_loss_saturating", "g_loss_nonsaturating", "value_function",
              "generator_gradients")
