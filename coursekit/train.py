@@ -1,11 +1,11 @@
-"""One small GAN trainer for every lesson: alternating updates, checkpoints, and a NaN guard.
+"""One small GAN trainer for every lesson: the GAN step as a function, and a loop with a NaN guard and checkpoints.
 
-Algorithm 1 of Goodfellow et al. 2014 with the usual modern options:
-``n_critic`` discriminator steps per generator step (WGAN, Arjovsky et al.
-2017), separate learning rates (TTUR, Heusel et al. 2017), the
-non-saturating generator loss, label smoothing (Salimans et al. 2016,
-Sec. 3.4), instance noise (Sønderby et al. 2017), the gradient penalty
-(Gulrajani et al. 2017) and R1 (Mescheder et al. 2018).
+:func:`gan_step` is Algorithm 1 of Goodfellow et al. 2014 (lesson 2's ``train_step``)
+with the usual modern options: ``n_critic`` discriminator steps per generator step
+(WGAN, Arjovsky et al. 2017), separate learning rates (TTUR, Heusel et al. 2017), the
+non-saturating generator loss, label smoothing (Salimans et al. 2016, Sec. 3.4),
+instance noise (Sønderby et al. 2017), the gradient penalty (Gulrajani et al. 2017)
+and R1 (Mescheder et al. 2018).
 
 Built for a 2-core laptop first: the whole data set is ONE tensor on the
 device and batches are random index draws (no DataLoader workers), the
@@ -18,6 +18,9 @@ discriminator returns logits / critic scores of shape ``[B]`` or ``[B, 1]``.
 
     trainer = GANTrainer(G, D, images, TrainConfig(steps=2000, snapshot_every=200))
     history = trainer.train()
+
+:class:`GANTrainer` runs :func:`gan_step` in a loop: it logs, snapshots, keeps the last good state
+in memory (restored on a NaN/inf, reported as :class:`TrainingDiverged`) and writes checkpoints.
 """
 from __future__ import annotations
 
@@ -27,19 +30,20 @@ import dataclasses
 import math
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
 from torch import Tensor, nn
+from torch.optim import Optimizer
+from tqdm.auto import tqdm
 
 from coursekit import losses
-from coursekit.checkpoint import KEYS, History, atomic_save, capture_rng, load_checkpoint, restore_rng
-from coursekit.runtime import get_device, show_progress
+from coursekit.checkpoint import KEYS, History, atomic_save, capture_rng, restore_rng
+from coursekit.runtime import eval_mode, get_device, show_progress
 
-__all__ = ["LOSSES", "TrainConfig", "History", "TrainingDiverged", "GANTrainer"]
+__all__ = ["LOSSES", "TrainConfig", "History", "TrainingDiverged", "gan_step", "GANTrainer"]
 
 # loss name -> (discriminator loss, generator loss), both from coursekit.losses
 LOSSES: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor]]] = {
@@ -50,6 +54,7 @@ LOSSES: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor]]] = {
     "wgan": (losses.d_loss_wgan, losses.g_loss_wgan),
 }
 _BCE = ("bce", "saturating")  # D's output is a logit of a probability; labels can be smoothed
+_SCALARS = ("g_loss", "grad_norm_g", "d_real", "d_fake")  # a step's numbers besides D's per-iteration ones
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,123 @@ class TrainingDiverged(RuntimeError):
         )
 
 
+def _diagnose(vals: dict[str, float], d_losses: list[float], d_norms: list[float]) -> tuple[str, float]:
+    """The first non-finite quantity of a step, and its value."""
+    for i, (l, g) in enumerate(zip(d_losses, d_norms)):
+        tag = f" (critic iteration {i + 1}/{len(d_losses)})" if len(d_losses) > 1 else ""
+        if not math.isfinite(l):
+            return "d_loss" + tag, l
+        if not math.isfinite(g):
+            return "grad_norm_d" + tag, g
+    for k in _SCALARS:
+        if not math.isfinite(vals[k]):
+            return k, vals[k]
+    return "?", float("nan")
+
+
+def _suggest(cfg: TrainConfig, amp: bool) -> str:
+    """What to try after a divergence with ``cfg``."""
+    lower = lambda lr: lr / 10 if lr <= 1e-2 else 2e-4
+    tips = [f"lower the learning rates (lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g}; "
+            f"try {lower(cfg.lr_d):g} / {lower(cfg.lr_g):g})"]
+    if cfg.loss == "wgan" and cfg.gp_weight == 0:
+        tips.append("loss='wgan' needs a Lipschitz constraint: set gp_weight=10 (WGAN-GP) or use spectral norm")
+    if cfg.loss in _BCE:
+        tips.append("make sure D ends in a Linear layer (logits), not a Sigmoid")
+    if amp:
+        tips.append("try amp=False")
+    tips.append("check that the data are finite and scaled to [-1, 1]")
+    return "; ".join(tips) + "."
+
+
+# ---------------------------------------------------------------------- the step
+def _autocast(amp: bool, device_type: str):
+    return torch.autocast(device_type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module):
+    """No weight gradients for ``module`` inside: G's step needs none of D's (a third of D's backward saved)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _grad_norm(module: nn.Module) -> Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+def _mean_score(out: Tensor, bce: bool) -> Tensor:
+    """The batch mean of σ(D(·)) for the BCE losses (a probability), else of the raw score D(·)."""
+    out = out.detach().float()
+    return (torch.sigmoid(out) if bce else out).mean()
+
+
+def _d_loss(cfg: TrainConfig, real_out: Tensor, fake_out: Tensor) -> Tensor:
+    d_loss_fn = cfg.d_loss_fn or LOSSES[cfg.loss][0]
+    if cfg.loss in _BCE:  # labels 1 and 0, or smoothed ones
+        return d_loss_fn(real_out, fake_out, real_label=cfg.real_label, fake_label=cfg.fake_label)
+    return d_loss_fn(real_out, fake_out)
+
+
+def gan_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, opt_d: Optimizer, data: Tensor, rng: torch.Generator,
+             cfg: TrainConfig, noise_std: float = 0.0, amp: bool = False) -> dict[str, Tensor]:
+    """One generator update after ``cfg.n_critic`` discriminator updates (Goodfellow et al. 2014, Algorithm 1).
+
+    Lesson 2's ``train_step`` with the options the course uses: batches drawn from ``data`` with ``rng``;
+    D's loss ``cfg.loss`` on logits (labels ``cfg.real_label``/``cfg.fake_label`` for the BCE losses),
+    plus λ·E[(‖∇D(x̂)‖ − 1)²] (Gulrajani et al. 2017, Eq. 3) and γ/2·E[‖∇D(x)‖²] (Mescheder et al. 2018,
+    Eq. 9); instance noise N(0, ``noise_std``²) on every input of D (Sønderby et al. 2017); bf16 autocast
+    when ``amp``. Returns tensors (no host sync): ``d_losses``/``d_norms`` ``[n_critic]``, ``g_loss``,
+    ``grad_norm_g`` and ``d_real``/``d_fake``, the batch means of σ(D(·)) for the BCE losses, else of D(·).
+    """
+    B, nz, device = cfg.batch_size, int(cfg.nz or G.nz), data.device
+    g_loss_fn = cfg.g_loss_fn or LOSSES[cfg.loss][1]
+    noisy = lambda x: losses.instance_noise(x, noise_std, generator=rng)
+    reuse = cfg.n_critic == 1  # one G forward per step: D trains on fake.detach(), G on fake
+    d_losses, d_norms = [], []
+    for _ in range(cfg.n_critic):
+        real = data[torch.randint(len(data), (B,), device=device, generator=rng)]  # [B, *x]
+        z = torch.randn(B, nz, device=device, generator=rng)  # [B, nz]
+        with _autocast(amp, device.type), torch.set_grad_enabled(reuse):
+            fake = G(z)  # [B, *x]
+        real_in, fake_in = noisy(real), noisy(fake.detach())  # fake.detach(): D's loss stays out of G
+        with _autocast(amp, device.type):
+            real_out, fake_out = D(real_in), D(fake_in)  # [B] or [B, 1]
+        d_loss = _d_loss(cfg, real_out.float(), fake_out.float())
+        with torch.autocast(device.type, enabled=False):  # the penalties in fp32
+            if cfg.gp_weight > 0:
+                d_loss = d_loss + cfg.gp_weight * losses.gradient_penalty(D, real_in, fake_in, generator=rng)
+            if cfg.r1_weight > 0:
+                d_loss = d_loss + 0.5 * cfg.r1_weight * losses.r1_penalty(D, real_in)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_losses.append(d_loss.detach())
+        d_norms.append(_grad_norm(D))
+        opt_d.step()
+    if not reuse:  # fresh fakes for G, as in Algorithm 1
+        with _autocast(amp, device.type):
+            fake = G(torch.randn(B, nz, device=device, generator=rng))
+    with _frozen(D):  # G's update through the *updated* D
+        with _autocast(amp, device.type):
+            fake_out_g = D(noisy(fake))
+        g_loss = g_loss_fn(fake_out_g.float())
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+    g_norm = _grad_norm(G)
+    opt_g.step()
+    bce = cfg.loss in _BCE
+    return {"d_losses": torch.stack(d_losses), "d_norms": torch.stack(d_norms), "g_loss": g_loss.detach(),
+            "grad_norm_g": g_norm, "d_real": _mean_score(real_out, bce), "d_fake": _mean_score(fake_out, bce)}
+
+
+# ---------------------------------------------------------------------- the trainer
 class GANTrainer:
     """Train ``generator`` against ``discriminator`` on ``data`` (one tensor, samples along dim 0).
 
@@ -166,229 +288,40 @@ class GANTrainer:
     def __init__(self, generator: nn.Module, discriminator: nn.Module, data: Tensor,
                  config: TrainConfig = TrainConfig(), callbacks: Iterable[Callable[[dict], Any]] = (),
                  device: str | torch.device | None = None) -> None:
-        if not isinstance(data, Tensor) or not data.is_floating_point() or data.dim() < 2:
-            raise ValueError("data must be a float tensor of samples along dim 0, shaped [N, ...] with at least 2 dims "
-                             f"(for 1-D data use data[:, None]); got {getattr(data, 'shape', type(data))}")
-        if not torch.isfinite(data).all():
-            raise ValueError("data contains NaN or inf; clean it before training")
-        nz = getattr(generator, "nz", None)
-        if nz is not None and config.nz is not None and int(nz) != config.nz:
-            raise ValueError(f"generator.nz={nz} but config.nz={config.nz}; drop one or make them agree")
-        if nz is None and config.nz is None:
-            raise ValueError("the noise dimension is unknown: give the generator an `nz` attribute "
-                             "or set TrainConfig(nz=...)")
-        self.nz = int(config.nz if config.nz is not None else nz)
+        self.nz = _check_inputs(generator, data, config)
         self.config, self.callbacks = config, list(callbacks)
         self.device = torch.device(device) if device is not None else get_device()
         fmt = torch.channels_last if config.channels_last and data.dim() == 4 else torch.contiguous_format
         self.generator = generator.to(self.device, memory_format=fmt)
         self.discriminator = discriminator.to(self.device, memory_format=fmt)
         self.data = data.to(self.device).contiguous(memory_format=fmt)
-        # fused Adam: one kernel per tensor (5x faster than the default on CPU for a 0.5M-parameter MLP)
-        fused = self.device.type in ("cpu", "cuda") or None
+        fused = self.device.type in ("cpu", "cuda") or None  # one Adam kernel per tensor: 5x faster on CPU
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas, fused=fused)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=config.betas, fused=fused)
-        d_fn, g_fn = LOSSES[config.loss]
-        self.d_loss_fn, self.g_loss_fn = config.d_loss_fn or d_fn, config.g_loss_fn or g_fn
-        amp = config.amp if config.amp is not None else (
-            self.device.type == "cuda" and torch.cuda.is_bf16_supported())
-        self.amp = bool(amp)
+        cuda_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.amp = bool(config.amp if config.amp is not None else cuda_bf16)
         self._rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.fixed_z = torch.randn(config.n_snapshot, self.nz,
                                    generator=torch.Generator().manual_seed(config.seed + 1)).to(self.device)
         self.history, self.step, self._elapsed = History(), 0, 0.0
-        self._last_finite: dict | None = None
-        self._good: dict | None = None
-        self._stop = False
+        self._last_finite, self._good, self._saved = None, None, -1  # last finite record, good state, checkpoint
         if config.progress is not False:  # progress=False asks for a quiet trainer: no banner either
             print(f"GANTrainer | seed={config.seed} | device={self.device} | loss={config.loss} | amp={self.amp} "
                   f"| data={tuple(data.shape)} | nz={self.nz}")
 
-    # ------------------------------------------------------------------ pieces of a step
     def noise_std(self, step: int) -> float:
         """Instance-noise std at ``step``: linear from ``instance_noise`` to 0."""
         horizon = self.config.instance_noise_steps or max(self.config.steps, 1)
         return self.config.instance_noise * max(0.0, 1.0 - step / horizon)
-
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
-
-    def _batch(self) -> Tensor:
-        idx = torch.randint(len(self.data), (self.config.batch_size,), device=self.device, generator=self._rng)
-        return self.data[idx]
-
-    def _z(self, n: int) -> Tensor:
-        return torch.randn(n, self.nz, device=self.device, generator=self._rng)
-
-    def _perturb(self, x: Tensor, std: float) -> Tensor:
-        return losses.instance_noise(x, std, generator=self._rng)
-
-    def _prob(self, out: Tensor) -> Tensor:
-        out = out.detach().float()
-        return (torch.sigmoid(out) if self.config.loss in _BCE else out).mean()
-
-    def _d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
-        if self.config.loss in _BCE:
-            cfg = self.config
-            return self.d_loss_fn(real_out, fake_out, real_label=cfg.real_label, fake_label=cfg.fake_label)
-        return self.d_loss_fn(real_out, fake_out)
-
-    @staticmethod
-    def _grad_norm(module: nn.Module) -> Tensor:
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
-        return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
-
-    def _train_step(self) -> dict[str, Tensor]:
-        """One generator update after ``n_critic`` discriminator updates. Returns tensors, not floats."""
-        cfg, G, D = self.config, self.generator, self.discriminator
-        std = self.noise_std(self.step)
-        reuse = cfg.n_critic == 1  # one G forward per step: D trains on fake.detach(), G on fake
-        d_losses, d_norms = [], []
-        for _ in range(cfg.n_critic):
-            real, z = self._batch(), self._z(cfg.batch_size)
-            with self._autocast(), torch.set_grad_enabled(reuse):
-                fake = G(z)
-            real_in, fake_in = self._perturb(real, std), self._perturb(fake.detach(), std)
-            with self._autocast():
-                real_out, fake_out = D(real_in), D(fake_in)
-            d_loss = self._d_loss(real_out.float(), fake_out.float())
-            with torch.autocast(self.device.type, enabled=False):  # penalties in fp32
-                if cfg.gp_weight > 0:
-                    d_loss = d_loss + cfg.gp_weight * losses.gradient_penalty(D, real_in, fake_in, generator=self._rng)
-                if cfg.r1_weight > 0:
-                    d_loss = d_loss + 0.5 * cfg.r1_weight * losses.r1_penalty(D, real_in)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_losses.append(d_loss.detach())
-            d_norms.append(self._grad_norm(D))
-            self.opt_d.step()
-        if not reuse:
-            with self._autocast():
-                fake = G(self._z(cfg.batch_size))
-        d_params = [p for p in D.parameters() if p.requires_grad]
-        for p in d_params:  # G's step needs no weight gradients of D (saves a third of D's backward)
-            p.requires_grad_(False)
-        try:
-            with self._autocast():
-                fake_out_g = D(self._perturb(fake, std))
-            g_loss = self.g_loss_fn(fake_out_g.float())
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-        finally:
-            for p in d_params:
-                p.requires_grad_(True)
-        g_norm = self._grad_norm(G)
-        self.opt_g.step()
-        return {"d_losses": torch.stack(d_losses), "d_norms": torch.stack(d_norms), "g_loss": g_loss.detach(),
-                "grad_norm_g": g_norm, "d_real": self._prob(real_out), "d_fake": self._prob(fake_out)}
-
-    # ------------------------------------------------------------------ state
-    def _capture(self) -> dict[str, Any]:
-        """A deep copy of everything training changes (history by length only)."""
-        clone = lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()}
-        return {"step": self.step, "elapsed": self._elapsed, "generator": clone(self.generator),
-                "discriminator": clone(self.discriminator), "opt_g": copy.deepcopy(self.opt_g.state_dict()),
-                "opt_d": copy.deepcopy(self.opt_d.state_dict()), "rng": capture_rng(self._rng),
-                "n_records": len(self.history), "n_snapshots": len(self.history.snapshots)}
-
-    def _restore(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        restore_rng(state["rng"], self._rng)
-        self.step, self._elapsed = int(state["step"]), float(state["elapsed"])
-        self.history.truncate(state["n_records"], state["n_snapshots"])
-
-    def save_checkpoint(self, path: str | os.PathLike | None = None, state: dict | None = None) -> Path:
-        """Atomically write G, D, both optimisers, RNG states, step, history and fixed noise."""
-        path = path or self.config.checkpoint_path
-        if path is None:
-            raise ValueError("no checkpoint path: pass one or set TrainConfig(checkpoint_path=...)")
-        state = dict(state or self._capture())
-        for k in ("n_records", "n_snapshots"):
-            state.pop(k, None)
-        state.update(history=self.history.state_dict(), fixed_z=self.fixed_z, config=self.config.summary(), version=1)
-        return atomic_save(state, path)
-
-    def resume(self, path: str | os.PathLike | None = None) -> int:
-        """Load a checkpoint into this trainer (models, optimisers, RNGs, history); return its step.
-
-        Training on from here gives exactly the parameters of an uninterrupted run (same config, CPU).
-        """
-        path = path or self.config.checkpoint_path
-        if path is None:
-            raise ValueError("no checkpoint path: pass one or set TrainConfig(checkpoint_path=...)")
-        state = load_checkpoint(path, map_location=self.device)
-        keep = {"steps", "progress", "log_every", "checkpoint_every", "checkpoint_path", "good_state_every"}
-        mine = self.config.summary()
-        diff = {k: (v, mine.get(k)) for k, v in state["config"].items() if k not in keep and mine.get(k) != v}
-        if diff:
-            warnings.warn(f"resuming with a different config (checkpoint, now): {diff}", stacklevel=2)
-        self.history = History.from_state_dict(state["history"])
-        self.history.snapshots = [(s, x.cpu()) for s, x in self.history.snapshots]
-        self.fixed_z = state["fixed_z"].to(self.device)
-        self._restore({**state, "n_records": len(self.history), "n_snapshots": len(self.history.snapshots)})
-        return self.step
-
-    # ------------------------------------------------------------------ public
-    def request_stop(self) -> None:
-        """Ask ``train`` to stop after the current step (e.g. from a callback or a widget button)."""
-        self._stop = True
 
     @torch.no_grad()
     def sample(self, n: int | None = None, z: Tensor | None = None) -> Tensor:
         """Generator samples in eval mode, on the CPU: from ``z``, else ``n`` fresh draws, else the fixed noise."""
         if z is None:
             z = self.fixed_z if n is None else torch.randn(n, self.nz, device=self.device)
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
-            with self._autocast():
-                x = self.generator(z.to(self.device))
-        finally:
-            self.generator.train(was_training)
+        with eval_mode(self.generator), _autocast(self.amp, self.device.type):
+            x = self.generator(z.to(self.device))
         return x.float().cpu()
-
-    def _diagnose(self, vals: dict[str, float], d_losses: list[float], d_norms: list[float]) -> tuple[str, float]:
-        for i, (l, g) in enumerate(zip(d_losses, d_norms)):
-            tag = f" (critic iteration {i + 1}/{len(d_losses)})" if len(d_losses) > 1 else ""
-            if not math.isfinite(l):
-                return "d_loss" + tag, l
-            if not math.isfinite(g):
-                return "grad_norm_d" + tag, g
-        for k in ("g_loss", "grad_norm_g", "d_real", "d_fake"):
-            if not math.isfinite(vals[k]):
-                return k, vals[k]
-        return "?", float("nan")
-
-    def _suggest(self) -> str:
-        cfg = self.config
-        lower = lambda lr: lr / 10 if lr <= 1e-2 else 2e-4
-        tips = [f"lower the learning rates (lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g}; "
-                f"try {lower(cfg.lr_d):g} / {lower(cfg.lr_g):g})"]
-        if cfg.loss == "wgan" and cfg.gp_weight == 0:
-            tips.append("loss='wgan' needs a Lipschitz constraint: set gp_weight=10 (WGAN-GP) or use spectral norm")
-        if cfg.loss in _BCE:
-            tips.append("make sure D ends in a Linear layer (logits), not a Sigmoid")
-        if self.amp:
-            tips.append("try amp=False")
-        tips.append("check that the data are finite and scaled to [-1, 1]")
-        return "; ".join(tips) + "."
-
-    def _emit(self, vals: dict[str, float]) -> None:
-        cfg, s = self.config, self.step
-        snap = cfg.snapshot_every > 0 and s % cfg.snapshot_every == 0
-        if s % cfg.log_every and not snap:
-            return
-        record: dict[str, Any] = {k: vals[k] for k in KEYS}
-        self.history.append(record)
-        if snap:
-            samples = self.sample()
-            self.history.snapshots.append((s, samples))
-            record["samples"] = samples
-        for cb in self.callbacks:
-            cb(record)
 
     def train(self, steps: int | None = None) -> History:
         """Run ``steps`` more generator updates (default: up to ``config.steps`` in total); return the history.
@@ -399,56 +332,117 @@ class GANTrainer:
         n = max(cfg.steps - self.step, 0) if steps is None else int(steps)
         if n < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
-        progress = show_progress(cfg.progress)
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, disable=not progress, desc="train", unit="step", leave=False)
         self.generator.train()
         self.discriminator.train()
         if cfg.snapshot_every and self.step == 0 and not self.history.snapshots:
             self.history.snapshots.append((0, self.sample()))
-        self._good = self._capture() if cfg.good_state_every else None
-        self._stop, end, t0 = False, self.step + n, time.perf_counter() - self._elapsed
-        saved = -1
-        try:
-            while self.step < end and not self._stop:
-                out = self._train_step()
-                flat = torch.cat([out["d_losses"], out["d_norms"], torch.stack(
-                    [out[k] for k in ("g_loss", "grad_norm_g", "d_real", "d_fake")]).float()]).tolist()  # one sync
-                k = cfg.n_critic
-                d_losses, d_norms = flat[:k], flat[k:2 * k]
-                vals = {"step": self.step + 1, "d_loss": d_losses[-1], "grad_norm_d": d_norms[-1],
-                        **dict(zip(("g_loss", "grad_norm_g", "d_real", "d_fake"), flat[2 * k:]))}
-                if not all(map(math.isfinite, flat)):
-                    quantity, value = self._diagnose(vals, d_losses, d_norms)
-                    restored = None
-                    if self._good is not None:
-                        self._restore(self._good)
-                        restored = self.step
-                    ckpt = cfg.checkpoint_path if cfg.checkpoint_path and Path(cfg.checkpoint_path).exists() else None
-                    raise TrainingDiverged(vals["step"], quantity, value, self._last_finite, restored, ckpt,
-                                           self._suggest())
-                self.step += 1
-                self._elapsed = time.perf_counter() - t0
-                vals["time"] = self._elapsed
-                self._last_finite = vals
-                self._emit(vals)
-                ckpt_now = cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
-                if ckpt_now or (cfg.good_state_every and self.step % cfg.good_state_every == 0):
-                    self._good = self._capture() if cfg.good_state_every else None
-                    if ckpt_now:
-                        self.save_checkpoint(state=self._good)
-                        saved = self.step
-                bar.update(1)
-                if self.step % cfg.log_every == 0:
-                    bar.set_postfix(d_loss=f"{vals['d_loss']:.3f}", g_loss=f"{vals['g_loss']:.3f}", refresh=False)
-        except KeyboardInterrupt:
-            if self._good is not None:  # the interrupt may have hit mid-step: go back to a consistent state
-                self._restore(self._good)
-            print(f"interrupted; trainer state restored to step {self.step}")
-            raise
-        finally:
-            bar.close()
-        if cfg.checkpoint_path and n > 0 and saved != self.step:
+        self._good, self._saved = (self._capture() if cfg.good_state_every else None), -1
+        end, t0 = self.step + n, time.perf_counter() - self._elapsed
+        with tqdm(total=n, disable=not show_progress(cfg.progress), desc="train", unit="step", leave=False) as bar:
+            try:
+                while self.step < end:
+                    self._emit(self._guarded_step(t0), bar)
+                    self._keep_state()
+            except KeyboardInterrupt:
+                if self._good is not None:  # the interrupt may have hit mid-step: go back to a consistent state
+                    self._restore(self._good)
+                print(f"interrupted; trainer state restored to step {self.step}")
+                raise
+        if cfg.checkpoint_path and n > 0 and self._saved != self.step:
             self.save_checkpoint()
         return self.history
+
+    def _guarded_step(self, t0: float) -> dict[str, float]:
+        """One :func:`gan_step` and its numbers as floats (one host sync); on NaN/inf restore and raise."""
+        cfg, k = self.config, self.config.n_critic
+        out = gan_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.data, self._rng, cfg,
+                       self.noise_std(self.step), self.amp)
+        # the step's one host sync: [d_losses (n_critic), d_norms (n_critic), g_loss, grad_norm_g, d_real, d_fake]
+        flat = torch.cat([out["d_losses"], out["d_norms"], torch.stack([out[q] for q in _SCALARS]).float()]).tolist()
+        d_losses, d_norms = flat[:k], flat[k:2 * k]
+        vals = {"step": self.step + 1, "d_loss": d_losses[-1], "grad_norm_d": d_norms[-1],
+                **dict(zip(_SCALARS, flat[2 * k:]))}
+        if not all(map(math.isfinite, flat)):
+            if self._good is not None:
+                self._restore(self._good)
+            restored = self.step if self._good is not None else None
+            ckpt = cfg.checkpoint_path if cfg.checkpoint_path and Path(cfg.checkpoint_path).exists() else None
+            raise TrainingDiverged(vals["step"], *_diagnose(vals, d_losses, d_norms), self._last_finite, restored,
+                                   ckpt, _suggest(cfg, self.amp))
+        self.step += 1
+        self._elapsed = time.perf_counter() - t0
+        vals["time"] = self._elapsed
+        self._last_finite = vals
+        return vals
+
+    def _emit(self, vals: dict[str, float], bar: tqdm) -> None:
+        """Show progress; at logging and snapshot steps record ``vals`` (and samples) and call the callbacks."""
+        cfg, s = self.config, self.step
+        bar.update(1)
+        if s % cfg.log_every == 0:
+            bar.set_postfix(d_loss=f"{vals['d_loss']:.3f}", g_loss=f"{vals['g_loss']:.3f}", refresh=False)
+        snap = cfg.snapshot_every > 0 and s % cfg.snapshot_every == 0
+        if s % cfg.log_every and not snap:
+            return
+        record: dict[str, Any] = {k: vals[k] for k in KEYS}
+        self.history.append(record)
+        if snap:
+            record["samples"] = self.sample()
+            self.history.snapshots.append((s, record["samples"]))
+        for cb in self.callbacks:
+            cb(record)
+
+    # ------------------------------------------------------------------ state: NaN guard and checkpoints
+    def _keep_state(self) -> None:
+        """Every ``good_state_every`` steps a copy in memory, every ``checkpoint_every`` steps one on disk."""
+        cfg = self.config
+        ckpt_now = cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
+        if ckpt_now or (cfg.good_state_every and self.step % cfg.good_state_every == 0):
+            self._good = self._capture() if cfg.good_state_every else None
+            if ckpt_now:
+                self.save_checkpoint(state=self._good)
+                self._saved = self.step
+
+    def _capture(self) -> dict[str, Any]:
+        """A deep copy of everything training changes (history by length only)."""
+        return {"step": self.step, "elapsed": self._elapsed, "generator": _copy_state(self.generator),
+                "discriminator": _copy_state(self.discriminator), "opt_g": copy.deepcopy(self.opt_g.state_dict()),
+                "opt_d": copy.deepcopy(self.opt_d.state_dict()), "rng": capture_rng(self._rng),
+                "n_records": len(self.history), "n_snapshots": len(self.history.snapshots)}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Go back to a state :meth:`_capture` took."""
+        for name in ("generator", "discriminator", "opt_g", "opt_d"):
+            getattr(self, name).load_state_dict(state[name])
+        restore_rng(state["rng"], self._rng)
+        self.step, self._elapsed = int(state["step"]), float(state["elapsed"])
+        self.history.truncate(state["n_records"], state["n_snapshots"])
+
+    def save_checkpoint(self, path: str | os.PathLike | None = None, state: dict | None = None) -> Path:
+        """Atomically write G, D, both optimisers, RNG states, step, history and fixed noise."""
+        path = path or self.config.checkpoint_path
+        if path is None:
+            raise ValueError("no checkpoint path: pass one or set TrainConfig(checkpoint_path=...)")
+        state = {k: v for k, v in (state or self._capture()).items() if k not in ("n_records", "n_snapshots")}
+        state.update(history=self.history.state_dict(), fixed_z=self.fixed_z, config=self.config.summary(), version=1)
+        return atomic_save(state, path)
+
+
+def _copy_state(module: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _check_inputs(generator: nn.Module, data: Tensor, config: TrainConfig) -> int:
+    """The noise dimension ``nz``, after checking that ``data`` is a finite float tensor of samples."""
+    if not isinstance(data, Tensor) or not data.is_floating_point() or data.dim() < 2:
+        raise ValueError("data must be a float tensor of samples along dim 0, shaped [N, ...] with at least 2 dims "
+                         f"(for 1-D data use data[:, None]); got {getattr(data, 'shape', type(data))}")
+    if not torch.isfinite(data).all():
+        raise ValueError("data contains NaN or inf; clean it before training")
+    nz = getattr(generator, "nz", None)
+    if nz is not None and config.nz is not None and int(nz) != config.nz:
+        raise ValueError(f"generator.nz={nz} but config.nz={config.nz}; drop one or make them agree")
+    if nz is None and config.nz is None:
+        raise ValueError("the noise dimension is unknown: give the generator an `nz` attribute "
+                         "or set TrainConfig(nz=...)")
+    return int(config.nz if config.nz is not None else nz)

@@ -1,4 +1,4 @@
-"""The trainer: it learns, it resumes exactly, it stops on NaN keeping the good state, it reports."""
+"""The trainer: it learns, chunks of training add up exactly, it stops on NaN keeping the good state, it reports."""
 import math
 
 import pytest
@@ -7,7 +7,7 @@ from torch import nn
 
 from coursekit import losses
 from coursekit.checkpoint import load_checkpoint, load_models
-from coursekit.train import KEYS, GANTrainer, History, TrainConfig, TrainingDiverged
+from coursekit.train import KEYS, GANTrainer, History, TrainConfig, TrainingDiverged, gan_step
 
 
 @pytest.fixture(autouse=True)
@@ -59,31 +59,50 @@ def test_a_1d_gan_learns_the_mean_and_spread_of_its_target():
     assert abs(history.d_loss[-1] - 2 * math.log(2)) < 0.1
 
 
-def _resume_config(tmp_path, **kw):
+def _chunks_config(tmp_path, **kw):
     base = dict(steps=24, batch_size=32, n_critic=2, gp_weight=1.0, instance_noise=0.3, log_every=4,
                 snapshot_every=8, n_snapshot=16, checkpoint_path=str(tmp_path / "run.pt"), progress=False)
     return TrainConfig(**{**base, **kw})
 
 
-def test_stop_and_resume_equals_training_straight_through(tmp_path):
+def test_training_in_chunks_equals_training_straight_through(tmp_path):
+    """What lessons 4-6 and the race rely on: train(10) then train() is train(), to the last bit."""
     data = gauss(512, dim=2)
-    # dropout in D uses the global RNG, BatchNorm adds buffers: both must survive a resume
+    # dropout in D uses the global RNG, BatchNorm adds buffers: both must come out the same
     make = lambda s: (MLPG(out=2, seed=s), mlp_d(2, seed=s + 1, dropout=0.2, norm=True))
-    straight = GANTrainer(*make(0), data, _resume_config(tmp_path, checkpoint_path=None), device="cpu")
+    straight = GANTrainer(*make(0), data, _chunks_config(tmp_path, checkpoint_path=None), device="cpu")
     straight.train()
 
-    first = GANTrainer(*make(0), data, _resume_config(tmp_path), device="cpu")
-    first.train(steps=10)  # stop here; train() writes the checkpoint at its end
-    torch.manual_seed(1234)  # anything in between must not matter
-    second = GANTrainer(*make(7), data, _resume_config(tmp_path), device="cpu")  # other init: all comes from the file
-    assert second.resume() == 10
-    second.train()
-    assert second.step == straight.step == 24
-    for a, b in zip(params(straight.generator, straight.discriminator), params(second.generator, second.discriminator)):
+    chunked = GANTrainer(*make(0), data, _chunks_config(tmp_path), device="cpu")
+    chunked.train(steps=10)  # train() writes the checkpoint at its end
+    saved = load_checkpoint(tmp_path / "run.pt")
+    assert saved["step"] == 10
+    assert all(torch.equal(v, chunked.discriminator.state_dict()[k]) for k, v in saved["discriminator"].items())
+    chunked.train()
+    assert chunked.step == straight.step == 24 and load_checkpoint(tmp_path / "run.pt")["step"] == 24
+    for a, b in zip(params(straight.generator, straight.discriminator),
+                    params(chunked.generator, chunked.discriminator)):
         assert torch.equal(a, b)
-    assert straight.history.as_dict() == {**second.history.as_dict(), "time": straight.history.time}
-    assert [s for s, _ in second.history.snapshots] == [0, 8, 16, 24]
-    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(straight.history.snapshots, second.history.snapshots))
+    assert straight.history.as_dict() == {**chunked.history.as_dict(), "time": straight.history.time}
+    assert [s for s, _ in chunked.history.snapshots] == [0, 8, 16, 24]
+    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(straight.history.snapshots, chunked.history.snapshots))
+
+
+def test_gan_step_is_the_trainers_step():
+    """The module-level step, called by hand, does exactly what the trainer does."""
+    cfg = TrainConfig(steps=3, batch_size=16, n_critic=2, loss="hinge", instance_noise=0.2, progress=False)
+    data = gauss(256, dim=2)
+    trainer = GANTrainer(MLPG(out=2), mlp_d(2), data, cfg, device="cpu")
+    trainer.train()
+    G, D = MLPG(out=2), mlp_d(2)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=True)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    for step in range(3):
+        out = gan_step(G, D, opt_g, opt_d, data, rng, cfg, noise_std=trainer.noise_std(step))
+    assert out["d_losses"].shape == out["d_norms"].shape == (2,)
+    for a, b in zip(params(G, D), params(trainer.generator, trainer.discriminator)):
+        assert torch.equal(a, b)
 
 
 class NaNAfter(nn.Module):
@@ -283,17 +302,16 @@ def test_channels_last_conv_models_train():
     assert len(t.train()) == 3 and t.sample(5).shape == (5, 1, 8, 8)
 
 
-def test_request_stop_from_a_callback():
-    trainer = None
-
-    def stop_at_7(record):
+def test_an_interrupt_restores_the_last_good_state():
+    def interrupt_at_7(record):
         if record["step"] == 7:
-            trainer.request_stop()
+            raise KeyboardInterrupt
 
-    trainer = GANTrainer(MLPG(out=2), mlp_d(2), gauss(64, dim=2), TrainConfig(steps=50, batch_size=8, log_every=1,
-                                                                           progress=False), [stop_at_7], "cpu")
-    trainer.train()
-    assert trainer.step == 7
+    cfg = TrainConfig(steps=50, batch_size=8, log_every=1, good_state_every=5, progress=False)
+    trainer = GANTrainer(MLPG(out=2), mlp_d(2), gauss(64, dim=2), cfg, [interrupt_at_7], "cpu")
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    assert trainer.step == 5 and trainer.history.steps == [1, 2, 3, 4, 5]
 
 
 def test_bad_input_raises_clear_errors(tmp_path):
@@ -311,8 +329,8 @@ def test_bad_input_raises_clear_errors(tmp_path):
         GANTrainer(MLPG(out=2), mlp_d(2), bad, TrainConfig(), device="cpu")
     with pytest.raises(ValueError, match=r"data\[:, None\]"):
         GANTrainer(MLPG(out=1), mlp_d(1), torch.randn(64), TrainConfig(), device="cpu")
-    with pytest.raises(FileNotFoundError):
-        GANTrainer(MLPG(out=2), mlp_d(2), gauss(64, dim=2), TrainConfig(), device="cpu").resume(tmp_path / "none.pt")
+    with pytest.raises(ValueError, match="no checkpoint path"):
+        GANTrainer(MLPG(out=2), mlp_d(2), gauss(64, dim=2), TrainConfig(progress=False), device="cpu").save_checkpoint()
 
 
 def test_a_failed_checkpoint_write_leaves_the_previous_file_intact(tmp_path):
