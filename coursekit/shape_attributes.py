@@ -62,15 +62,48 @@ def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tens
     if not torch.isfinite(images).all():
         raise ValueError("images contain NaN or inf")
     x = ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)  # [n, 3, H, W] in [0, 1]
-    n, _, h, w = x.shape
+    h, w = x.shape[2:]
     bright = x.amax(dim=1)  # [n, H, W]
+    mask = _shape_mask(bright)
+    m = mask.float()
+    area = m.sum(dim=(1, 2))  # pixels
+    g = _geometry(mask, area)
+    stripes, checker, texture = _texture(bright, m, area)
+    area_frac = area / (h * w)
+    aspect = g["width"] / g["height"].clamp(min=1)
+    valid = (area_frac > MIN_AREA) & (area_frac < max_area) & (g["fill"] > 0.35) & (aspect > 0.67) & (aspect < 1.5)
+    rgb_dir, colour = _colour(x, m, area)
+    return {
+        "shape": g["shape"],
+        "x": g["cx"] / w,
+        "y": g["cy"] / w,
+        "size": g["s_px"] / w,
+        "colour": colour,
+        "texture": texture,
+        "fill": g["fill"],
+        "area": area_frac,
+        "rgb": rgb_dir,
+        "stripes": stripes,
+        "checker": checker,
+        "valid": valid,
+        "mask": mask,
+    }
+
+
+def _shape_mask(bright: Tensor) -> Tensor:
+    """The shape's pixels ``[n, H, W]`` from the brightest channel ``bright`` ``[n, H, W]`` in [0, 1]."""
+    n = len(bright)
     level = (MASK_FRACTION * bright.flatten(1).amax(dim=1)).clamp(min=MASK_LEVEL)  # [n]
     mask = bright > level.view(n, 1, 1)
     neighbours = F.conv2d(mask.float().unsqueeze(1), torch.ones(1, 1, 3, 3), padding=1).squeeze(1) - mask.float()
-    mask = mask & (neighbours >= 2)  # drop isolated specks: [n, H, W]
-    m = mask.float()
-    area = m.sum(dim=(1, 2))  # pixels
-    safe = area.clamp(min=1)
+    return mask & (neighbours >= 2)  # drop isolated specks: [n, H, W]
+
+
+def _geometry(mask: Tensor, area: Tensor) -> dict[str, Tensor]:
+    """Bounding box ``height``/``width``, ``fill``, ``shape``, half-extent ``s_px`` and centre ``cx``/``cy``
+    (pixels) of each mask ``[n, H, W]`` of ``area`` pixels: its centroid, less s/3 in y for a triangle."""
+    h, w = mask.shape[1:]
+    m, safe = mask.float(), area.clamp(min=1)
     rows, cols = mask.any(dim=2), mask.any(dim=1)  # [n, H], [n, W]
     height = _extent(rows).float()
     width = _extent(cols).float()
@@ -81,39 +114,29 @@ def measure_shapes(images: Tensor, max_area: float = MAX_AREA) -> dict[str, Tens
     ix = torch.arange(w, dtype=torch.float32).view(1, 1, w) + 0.5
     cx = (m * ix).sum(dim=(1, 2)) / safe
     cy = (m * iy).sum(dim=(1, 2)) / safe - torch.where(shape == 2, s_px / 3, torch.zeros_like(s_px))
+    return {"height": height, "width": width, "fill": fill, "shape": shape, "s_px": s_px, "cx": cx, "cy": cy}
 
-    mean_rgb = (x * m.unsqueeze(1)).sum(dim=(2, 3)) / safe.unsqueeze(1)  # [n, 3]
+
+def _colour(x: Tensor, m: Tensor, area: Tensor) -> tuple[Tensor, Tensor]:
+    """The mask's mean colour scaled to max 1 ``[n, 3]``, and the nearest palette entry ``[n]``."""
+    mean_rgb = (x * m.unsqueeze(1)).sum(dim=(2, 3)) / area.clamp(min=1).unsqueeze(1)  # [n, 3]
     rgb_dir = mean_rgb / mean_rgb.amax(dim=1, keepdim=True).clamp(min=1e-6)
     palette = PALETTE / PALETTE.amax(dim=1, keepdim=True)  # [6, 3]
-    colour = torch.cdist(rgb_dir, palette).argmin(dim=1)
+    return rgb_dir, torch.cdist(rgb_dir, palette).argmin(dim=1)
 
+
+def _texture(bright: Tensor, m: Tensor, area: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Relative ``stripes`` and ``checker`` contrasts ``[n]`` inside the mask, and the texture index ``[n]``."""
+    n, h, w = bright.shape
     phase = (torch.arange(max(h, w)) // (texture_period(w) // 2)) % 2
     row_phase = phase[:h].view(1, h, 1).expand(n, h, w)
     col_phase = phase[:w].view(1, 1, w).expand(n, h, w)
-    mean_b = (bright * m).sum(dim=(1, 2)) / safe
+    mean_b = (bright * m).sum(dim=(1, 2)) / area.clamp(min=1)
     stripes = _contrast(bright, m, row_phase == 0) / mean_b.clamp(min=1e-6)
     checker = _contrast(bright, m, (row_phase + col_phase) % 2 == 0) / mean_b.clamp(min=1e-6)
     texture = torch.where(stripes.abs() >= checker.abs(), 1, 2)
     texture = torch.where(torch.maximum(stripes.abs(), checker.abs()) < TEXTURE_LEVEL, 0, texture)
-
-    area_frac = area / (h * w)
-    aspect = width / height.clamp(min=1)
-    valid = (area_frac > MIN_AREA) & (area_frac < max_area) & (fill > 0.35) & (aspect > 0.67) & (aspect < 1.5)
-    return {
-        "shape": shape,
-        "x": cx / w,
-        "y": cy / w,
-        "size": s_px / w,
-        "colour": colour,
-        "texture": texture,
-        "fill": fill,
-        "area": area_frac,
-        "rgb": rgb_dir,
-        "stripes": stripes,
-        "checker": checker,
-        "valid": valid,
-        "mask": mask,
-    }
+    return stripes, checker, texture
 
 
 FEATURES = ("x", "y", "size", "fill", "area", "red", "green", "blue", "stripes", "checker")
