@@ -1,38 +1,25 @@
 """Lesson 3 exercises, beyond what tests/test_exercises.py checks for every lesson."""
 import math
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from coursekit.check import run_exercise
 from coursekit.data import grid_centers, ring_centers, sample_grid, sample_ring
-from coursekit.exercises import exercises_for, get_exercise
+from coursekit.exercises import get_exercise
 from coursekit.exercises import lesson03 as L
 from coursekit.metrics import mode_coverage
 from coursekit.packing import MinibatchStdDev
 from coursekit.packing import pack as coursekit_pack
 
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = exercises_for("03")
-IDS = [e.key for e in EXERCISES]
-SEEDS = (0, 1, 2, 3)
+
+def test_registry_keys_and_functions(assert_registry):
+    assert_registry(["03.count_modes", "03.pack", "03.minibatch_std"])
 
 
-def test_registry_keys_and_functions():
-    assert IDS == ["03.count_modes", "03.pack", "03.minibatch_std"]
-    for ex in EXERCISES:
-        assert ex.key == f"03.{ex.function}" and ex.lesson == "03" and ex.mistakes
-
-
-def test_hard_coded_answers_fail_on_fresh_random_cases():
-    for key in IDS[:2]:
-        ex = get_exercise(key)
-        case = ex.cases(np.random.default_rng(0))[0]
-        memorised = ex.reference(*case.args, **case.kwargs)
-        result = run_exercise(ex, lambda *a, _m=memorised, **k: _m, seed=1)
-        assert result.status == "failed", key
+def test_hard_coded_answers_fail_on_fresh_random_cases(assert_memorised_answer_fails):
+    for key in ("03.count_modes", "03.pack"):
+        assert_memorised_answer_fails(key)
 
 
 def test_pack_that_forgets_to_check_divisibility_fails_the_error_case():

@@ -1,25 +1,19 @@
-"""Lesson 04 exercises, beyond what tests/test_exercises.py checks for every lesson."""
-from pathlib import Path
-
+"""Lesson 04 exercises, beyond what tests/test_exercises.py checks for every lesson; and coursekit.race."""
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from coursekit.check import format_result, run_exercise
-from coursekit.exercises import exercises_for, get_exercise
+from coursekit.exercises import get_exercise
 from coursekit.exercises import lesson04 as L
 from coursekit.models import DCGANDiscriminator, DCGANGenerator
-
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = exercises_for("04")
-IDS = [e.key for e in EXERCISES]
-SEEDS = (0, 1, 2, 3)
+from coursekit.race import QualityBar, confident_share, ema_decay_at, ema_generator, meets, race, race_seeds
+from coursekit.train import GANTrainer, TrainConfig
 
 
-def test_registry_keys_and_functions():
-    assert IDS == ["04.conv_out", "04.conv_transpose_out", "04.dcgan_init"]
-    for ex in EXERCISES:
-        assert ex.key == f"04.{ex.function}" and ex.lesson == "04" and ex.mistakes
+def test_registry_keys_and_functions(assert_registry):
+    assert_registry(["04.conv_out", "04.conv_transpose_out", "04.dcgan_init"])
 
 
 def test_conv_cases_agree_with_real_layers():
@@ -76,9 +70,6 @@ def test_reference_init_statistics_on_the_course_models():
 
 # ------------------------------------------------------------------ coursekit.race (lesson 4's probe, EMA, race)
 
-from coursekit.race import QualityBar, confident_share, ema_decay_at, ema_generator, meets, race, race_seeds  # noqa: E402
-from coursekit.train import GANTrainer, TrainConfig  # noqa: E402
-
 
 def test_confident_share_counts_rows_and_the_rarest_class():
     probs = torch.zeros(10, 10)
@@ -95,7 +86,6 @@ def test_confident_share_counts_rows_and_the_rarest_class():
 
 
 def test_confident_share_rejects_bad_shapes():
-    import pytest
     with pytest.raises(ValueError, match="probs must be"):
         confident_share(torch.rand(10))
     with pytest.raises(ValueError, match="probs must be"):
@@ -181,11 +171,11 @@ def test_race_seeds_records_curves_generators_and_configs():
     G.load_state_dict(state)  # the saved EMA weights fit the architecture
 
 
-def test_time_to_quality_bench_runs_several_seeds_in_one_call(capsys):
+def test_time_to_quality_bench_runs_several_seeds_in_one_call(capsys, root):
     import importlib.util
     import sys
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_ttq_04", ROOT / "bench" / "bench_time_to_quality.py")
+    sys.path.insert(0, str(root / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_ttq_04", root / "bench" / "bench_time_to_quality.py")
     ttq = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ttq)
     out = ttq.main(["--lesson-only", "--seeds", "0,1", "--max-seconds", "0.01", "--every", "2", "--n-eval", "100"])

@@ -1,6 +1,4 @@
 """Lesson 6 exercises, beyond what tests/test_exercises.py checks for every lesson."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -8,23 +6,15 @@ import torch.nn as nn
 
 from coursekit import losses, theory
 from coursekit.check import format_result, run_exercise
-from coursekit.exercises import exercises_for, get_exercise
+from coursekit.exercises import get_exercise
 from coursekit.exercises import lesson06 as L
 from coursekit.theory import smoothed_optimal_discriminator
 from coursekit.train import GANTrainer, TrainConfig
 
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = exercises_for("06")
-IDS = [e.key for e in EXERCISES]
-SEEDS = (0, 1, 2, 3)
-NAME = "06_label_smoothing"
 
-
-def test_registry_keys_and_functions():
-    assert IDS == ["06.smoothed_bce", "06.optimal_discriminator_smoothed", "06.add_instance_noise", "06.noise_std",
-                   "06.smoothed_generator_gradient"]
-    for ex in EXERCISES:
-        assert ex.key == f"06.{ex.function}" and ex.lesson == "06" and ex.mistakes
+def test_registry_keys_and_functions(assert_registry):
+    assert_registry(["06.smoothed_bce", "06.optimal_discriminator_smoothed", "06.add_instance_noise", "06.noise_std",
+                     "06.smoothed_generator_gradient"])
 
 
 def test_smoothing_the_wrong_side_fails_every_smoothed_case():
@@ -44,18 +34,15 @@ def test_sigmoid_then_log_fails_only_on_extreme_logits():
     assert len(failed) == 1 and failed[0].label.startswith("extreme") and "softplus" in failed[0].message
 
 
-def test_hard_coded_answers_fail_on_fresh_random_cases():
-    ex = get_exercise("06.optimal_discriminator_smoothed")
-    case = ex.cases(np.random.default_rng(0))[0]
-    memorised = ex.reference(*case.args)
-    assert run_exercise(ex, lambda p, q, a, b: memorised, seed=1).status == "failed"
+def test_hard_coded_answers_fail_on_fresh_random_cases(assert_memorised_answer_fails):
+    assert_memorised_answer_fails("06.optimal_discriminator_smoothed")
 
 
 def test_noise_checks_accept_other_correct_implementations():
     ex = get_exercise("06.add_instance_noise")
     for fn in (lambda x, s: losses.instance_noise(x, s),
                lambda x, s: x + torch.normal(0.0, s, size=x.shape) if s > 0 else x.clone()):
-        for seed in SEEDS:
+        for seed in range(4):
             result = run_exercise(ex, fn, seed=seed)
             assert result.status == "passed", format_result(result)
 
