@@ -129,18 +129,15 @@ def _blank(exercise: tuple, status: str, message: str) -> dict:
             "message": message, "cases": []}
 
 
-async def _grade(sub: Submission, options: Options, seed: int) -> dict:
-    from coursekit.grading.judge import read_outputs, write_inputs  # torch: in the workers only
+def _new_report(sub: Submission, seed: int) -> dict:
+    return {"student": sub.student, "file": sub.path, "lesson": sub.lesson, "seed": seed,
+            "tampering": {"checked": False, "summary": ""},
+            "kernel": {"cell_errors": [], "timeouts": [], "deaths": [], "restarts": 0, "replayed_definitions": False},
+            "timings": {}, "exercises": []}
 
-    report = {"student": sub.student, "file": sub.path, "lesson": sub.lesson, "seed": seed,
-              "tampering": {"checked": False, "summary": ""},
-              "kernel": {"cell_errors": [], "timeouts": [], "deaths": [], "restarts": 0, "replayed_definitions": False},
-              "timings": {}, "exercises": []}
-    try:
-        submitted = nbformat.read(sub.path, as_version=4)
-    except Exception as err:
-        report["exercises"] = [_blank(e, "error", f"unreadable notebook: {err}"[:300]) for e in sub.exercises]
-        return report
+
+def _compare_with_release(submitted: nbformat.NotebookNode, sub: Submission, report: dict) -> None:
+    """Tampering (edited or deleted given cells) and flagged lines, against the released notebook if there is one."""
     if sub.released:
         try:
             report["tampering"] = tampering(submitted, nbformat.read(sub.released, as_version=4))
@@ -149,85 +146,125 @@ async def _grade(sub: Submission, options: Options, seed: int) -> dict:
             report["tampering"]["summary"] = f"not checked: {type(err).__name__}: {err}"[:200]
     else:
         report["tampering"]["summary"] = "not checked: no released notebook"
-
     try:
         report["flags"] = flags(submitted, nbformat.read(sub.released, as_version=4) if sub.released else None)
     except Exception:  # an unreadable release: scan every code cell
         report["flags"] = flags(submitted, None)
+
+
+@dataclass
+class _Session:
+    """One submission's kernel and the notebook it runs: the learner's code cells, then the grader's cells."""
+
+    sub: Submission
+    options: Options
+    report: dict
+    learner: list[str]  # the learner's code cells; cell i of ``work`` is learner[i]
+    work: nbformat.NotebookNode
+    kernel: Kernel
+
+    def add_cell(self, source: str) -> int:
+        self.work.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["coursekit-grader"]}))
+        return len(self.work.cells) - 1
+
+    def first_line(self, index: int) -> str:
+        return (self.learner[index].strip().splitlines() or [""])[0][:80]
+
+    async def boot(self, replay: bool) -> bool:
+        """(Re)start the kernel, warm it up and seal; after a death, replay the learner's definitions."""
+        t0 = time.perf_counter()
+        await self.kernel.restart()
+        if await self.kernel.run(self.add_cell(_warm_up_source(self.sub.lesson)), LOAD_TIMEOUT) != "ok":
+            return False
+        self.report["timings"].setdefault("kernel_start", round(time.perf_counter() - t0, 3))
+        if replay:
+            self.report["kernel"]["restarts"] += 1
+            self.report["kernel"]["replayed_definitions"] = True
+            for src in self.learner:
+                definitions = definitions_only(src)
+                if not definitions:
+                    continue
+                if await self.kernel.run(self.add_cell(definitions), self.options.timeout) in ("died", "stuck"):
+                    return False
+        return True
+
+    async def run_notebook(self) -> bool:
+        """Run the learner's cells in order, noting errors, timeouts and deaths; False once the kernel is lost."""
+        kinfo = self.report["kernel"]
+        for index in range(len(self.learner)):
+            outcome = await self.kernel.run(index, self.options.timeout)
+            if outcome == "error":
+                kinfo["cell_errors"].append({"cell": index, "first_line": self.first_line(index),
+                                             "error": _error_of(self.work.cells[index])})
+            elif outcome in ("timeout", "stuck"):
+                kinfo["timeouts"].append({"cell": index, "first_line": self.first_line(index),
+                                          "interrupted": outcome == "timeout"})
+            elif outcome == "died":
+                kinfo["deaths"].append({"cell": index, "first_line": self.first_line(index),
+                                        "while": "running the notebook"})
+            if outcome in ("died", "stuck"):
+                return False
+        return True
+
+    async def run_exercises(self, ready: bool, seed: int, folder: str) -> tuple[dict, dict]:
+        """One grader cell per exercise on freshly drawn inputs: ``(records, outcomes)`` by exercise key.
+
+        A record is ``(cases, the kernel's record, why there is none)``; a dead or stuck kernel is replaced.
+        """
+        from coursekit.grading.judge import read_outputs, write_inputs  # torch: in the workers only
+
+        records: dict[str, tuple[list, dict | None, str]] = {}
+        outcomes: dict[str, str] = {}
+        for number, (key, function, _, _) in enumerate(self.sub.exercises):
+            if not ready:
+                outcomes[key] = "no kernel"
+                continue
+            inputs, outputs = Path(folder, f"inputs-{number}.pt"), Path(folder, f"outputs-{number}.pt")
+            cases = write_inputs(key, seed, inputs)
+            outcome = await self.kernel.run(self.add_cell(_grading_source(function, str(inputs), str(outputs))),
+                                            self.options.timeout)
+            record, why = read_outputs(outputs) if outcome == "ok" else (None, "")
+            records[key], outcomes[key] = (cases, record, why or _error_of(self.work.cells[-1])), outcome
+            if outcome == "died":
+                self.report["kernel"]["deaths"].append({"cell": None, "while": f"grading {key}"})
+            if outcome in ("died", "stuck") and number + 1 < len(self.sub.exercises):
+                ready = await self.boot(replay=True)
+        return records, outcomes
+
+    async def run(self, seed: int, folder: str) -> tuple[dict, dict]:
+        """The learner's notebook, then the grader's cells: ``(records, outcomes)`` of :meth:`run_exercises`."""
+        timings = self.report["timings"]
+        alive = await self.boot(replay=False)
+        t0 = time.perf_counter()
+        alive = alive and await self.run_notebook()
+        timings["notebook"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        records, outcomes = await self.run_exercises(alive or await self.boot(replay=True), seed, folder)
+        timings["grading"] = round(time.perf_counter() - t0, 3)
+        return records, outcomes
+
+
+async def _grade(sub: Submission, options: Options, seed: int) -> dict:
+    report = _new_report(sub, seed)
+    try:
+        submitted = nbformat.read(sub.path, as_version=4)
+    except Exception as err:
+        report["exercises"] = [_blank(e, "error", f"unreadable notebook: {err}"[:300]) for e in sub.exercises]
+        return report
+    _compare_with_release(submitted, sub, report)
     learner = [c.source for c in submitted.cells if c.cell_type == "code"]
     work = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                              "language": "python"}})
     work.cells = [nbformat.v4.new_code_cell(src) for src in learner]  # cell i = the learner's code cell i
-    kinfo = report["kernel"]
-    records: dict[str, tuple[list, dict | None, str]] = {}  # key -> (cases, kernel's record, why none)
-    outcomes: dict[str, str] = {}
-
-    def add_cell(source: str) -> int:
-        work.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["coursekit-grader"]}))
-        return len(work.cells) - 1
-
-    def first_line(index: int) -> str:
-        return (learner[index].strip().splitlines() or [""])[0][:80]
-
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-", ignore_cleanup_errors=True) as folder:
         shutil.copy(sub.path, folder)
         token = secrets.token_hex(16)
         kernel = Kernel(work, folder, kernel_env(options, folder, token), options.output_limit, options.limits, token)
-
-        async def boot(replay: bool) -> bool:
-            """(Re)start the kernel, warm it up and seal; after a death, replay the learner's definitions."""
-            t0 = time.perf_counter()
-            await kernel.restart()
-            if await kernel.run(add_cell(_warm_up_source(sub.lesson)), LOAD_TIMEOUT) != "ok":
-                return False
-            report["timings"].setdefault("kernel_start", round(time.perf_counter() - t0, 3))
-            if replay:
-                kinfo["restarts"] += 1
-                kinfo["replayed_definitions"] = True
-                for src in learner:
-                    definitions = definitions_only(src)
-                    if definitions and await kernel.run(add_cell(definitions), options.timeout) in ("died", "stuck"):
-                        return False
-            return True
-
         try:
-            alive = await boot(replay=False)
-            t0 = time.perf_counter()
-            for index in range(len(learner) if alive else 0):
-                outcome = await kernel.run(index, options.timeout)
-                if outcome == "error":
-                    kinfo["cell_errors"].append({"cell": index, "first_line": first_line(index),
-                                                 "error": _error_of(work.cells[index])})
-                elif outcome in ("timeout", "stuck"):
-                    kinfo["timeouts"].append({"cell": index, "first_line": first_line(index),
-                                              "interrupted": outcome == "timeout"})
-                elif outcome == "died":
-                    kinfo["deaths"].append({"cell": index, "first_line": first_line(index),
-                                            "while": "running the notebook"})
-                if outcome in ("died", "stuck"):
-                    alive = False
-                    break
-            report["timings"]["notebook"] = round(time.perf_counter() - t0, 3)
-            t0 = time.perf_counter()
-            ready = alive or await boot(replay=True)
-            for number, (key, function, _, _) in enumerate(sub.exercises):
-                if not ready:
-                    outcomes[key] = "no kernel"
-                    continue
-                inputs, outputs = Path(folder, f"inputs-{number}.pt"), Path(folder, f"outputs-{number}.pt")
-                cases = write_inputs(key, seed, inputs)
-                outcome = await kernel.run(add_cell(_grading_source(function, str(inputs), str(outputs))),
-                                           options.timeout)
-                record, why = read_outputs(outputs) if outcome == "ok" else (None, "")
-                records[key], outcomes[key] = (cases, record, why or _error_of(work.cells[-1])), outcome
-                if outcome == "died":
-                    kinfo["deaths"].append({"cell": None, "while": f"grading {key}"})
-                if outcome in ("died", "stuck") and number + 1 < len(sub.exercises):
-                    ready = await boot(replay=True)
-            report["timings"]["grading"] = round(time.perf_counter() - t0, 3)
+            records, outcomes = await _Session(sub, options, report, learner, work, kernel).run(seed, folder)
         finally:
             await kernel.stop()  # and every process it started: none is left while expected values exist
-            kinfo["processes_killed"] = kernel.reaped
+            report["kernel"]["processes_killed"] = kernel.reaped
     t0 = time.perf_counter()
     for exercise in sub.exercises:
         report["exercises"].append(_verdict(exercise, seed, outcomes.get(exercise[0], "no kernel"),
