@@ -15,9 +15,10 @@
 #
 # $$\min_G \max_D V(D, G) = \mathbb E_{x \sim p_{data}}[\log D(x)] + \mathbb E_{z \sim p_z}[\log(1 - D(G(z)))] \qquad \text{(Eq. 1)}$$
 #
-# The paper proves three facts about this game. We won't take them on trust: in
-# one dimension every density can be tabulated on a grid, every integral is a sum,
-# and every claim below is checked by a computation whose result is printed.
+# The paper proves two facts about this game and gives one practical rule. We won't
+# take them on trust: in one dimension every density can be tabulated on a grid, every
+# integral is a sum, and every claim below is checked by a computation whose result is
+# printed.
 #
 # 1. For a fixed $G$, the best discriminator is $D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}$ (Proposition 1).
 # 2. At that discriminator the game's value is $C(G) = -\log 4 + 2\,\mathrm{JSD}(p_{data}\,\|\,p_g)$, minimised iff $p_g = p_{data}$ (Theorem 1).
@@ -198,7 +199,7 @@ for name, q in generators.items():
 print(f"largest difference: {worst:.2e} (< 1e-3: {worst < 1e-3}); minimum -log 4 = {-math.log(4):.6f} at p_g = p_data")
 
 # %% [markdown]
-# The two columns agree to well below the 1e-3 asked for (the largest difference is
+# The two columns agree to floating-point round-off (the largest difference is
 # printed), and $C(G)$ is smallest, $-\log 4$, exactly when $p_g = p_{data}$: so if D is
 # always optimal, minimising $C$ over $G$ drives $p_g$ to $p_{data}$.
 #
@@ -245,11 +246,11 @@ print(f"In this run JSD is within 1e-3 of log 2 from theta = {saturated.min():g}
       f"{w1s[list(shifts).index(12.0)]:.3f}")
 
 # %% [markdown]
-# From the shift printed above on (eight standard deviations), the JSD, and therefore
-# the minimax criterion $C(G)$, is flat to within 1e-3; from $\theta = 8$ on, $\log 2 -
-# \mathrm{JSD}$ is at the level of floating-point round-off (the tiny negative values in
-# the table). A generator there could move anywhere without changing $C(G)$: that
-# criterion has no slope to follow. W1 equals $|\theta|$ throughout. Drag the slider to
+# From the shift printed above on (eight standard deviations), the JSD is within 1e-3
+# of $\log 2$, so the minimax criterion $C(G)$ is almost flat; from $\theta = 8$ on,
+# $\log 2 - \mathrm{JSD}$ is at the level of floating-point round-off (the tiny negative
+# values in the table). A generator there could move a long way without changing $C(G)$:
+# that criterion has almost no slope to follow. W1 equals $|\theta|$ throughout. Drag the slider to
 # see both densities and both curves (run the cell if no slider shows, e.g. in a static
 # view):
 
@@ -295,7 +296,8 @@ print(f"largest |difference| between the two right-hand columns: {ab_gap:.1e}")
 # %% [markdown]
 # The two right-hand columns agree, and at $\theta = 8$ the non-saturating loss has a
 # slope of $4\theta$ while $C(G)$'s is zero: far from the data, the non-saturating
-# generator is pushed back, the minimax one is not. Section 6 trains exactly that case.
+# generator is pushed back, the minimax one is not. Section 6 trains a generator that
+# starts in this flat region.
 # A trained discriminator is not $D^*$ either: its logit is a smooth function of $x$
 # that keeps changing where there are no samples, so it too gives a slope there.
 #
@@ -352,11 +354,11 @@ for target in [1e-5, 1e-3, 1e-1, 0.5, 0.9]:
 # Now a real game. Data: $\mathcal N(0, 1)$. Generator: $G(z) = a z + b$ with
 # $z \sim \mathcal N(0,1)$, so $p_g = \mathcal N(b, a^2)$ and the mean of $G(z)$ is $b$.
 # It starts at $a = 1,\ b = -8$, eight standard deviations of the data away (where
-# section 4 found $C(G)$ flat), and the discriminator (the MLP above,
+# section 4 found $C(G)$ almost flat), and the discriminator (the MLP above,
 # trained with Adam) is first trained alone for a few hundred steps so that it rejects
 # the fakes confidently. Then the usual alternation: one D step, one G step. The
-# generator uses plain SGD with momentum 0.9, as in Goodfellow et al. 2014, so the size
-# of its gradient is the size of its step. Both runs use the same seed and settings;
+# generator uses SGD with momentum 0.9 (Goodfellow et al. 2014 used momentum), so its
+# steps are proportional to its gradient. Both runs use the same seed and settings;
 # only the generator loss differs.
 
 # %%
@@ -441,8 +443,8 @@ print(f"non-saturating: mean of G(z) is within 0.5 of the data mean from step "
 # $D(G(z))$ is tiny, and so is the gradient. Worse, D keeps improving while G waits,
 # $D(G(z))$ falls further, and the gradient shrinks further (the printed values of
 # $D(G(z))$ at the start and end). The non-saturating loss gets a gradient of order 1
-# from the same discriminator, and the mean of $G(z)$ walks to the data. The printed
-# numbers are this run's. Section 5 explains the gap: for each sample the two gradients
+# from the same discriminator, and the mean of $G(z)$ walks to the data. Section 5
+# explains the gap: for each sample the two gradients
 # are in the ratio $(1-D)/D$ (the batch ratio differs, because D rejects some fakes more
 # confidently than others).
 #
@@ -468,7 +470,7 @@ print(f"('late': mean over the 100 steps before step {GAN_STEPS}; step size: |ch
 # In this two-parameter toy, Adam's rescaling hides the vanishing gradient: the
 # saturating generator, 180 times weaker in gradient at the start, reaches the data too.
 # At step 1,000 (the SGD runs' length) it is the non-saturating run that is still
-# short of the data mean in this run. Its gradients were large on the way (the "max"
+# short of the data mean. Its gradients were large on the way (the "max"
 # column), and Adam's $\sqrt{v_t}$ remembers them for about a thousand steps, so once its
 # gradient has shrunk near the data (the "late" column, over ten times below the "max") its steps are
 # about a tenth of the learning rate of 0.01 (the last column). It is approaching slowly,
