@@ -197,7 +197,7 @@ print(f"{trainer.step} steps in {train_seconds:.0f} s ({1000 * train_seconds / t
 # %% [markdown]
 # The final state of the dashboard, as a static figure. The dashed line is the
 # equilibrium of the game, $D = \tfrac12$ everywhere once $p_g = p_{data}$ (lesson 1).
-# Section 2's last cell says, from this run's records, where the curves went.
+# The last cell of this section reads the records and says where the curves went.
 
 # %%
 dash.figure()
@@ -304,10 +304,11 @@ print(f"coordinates whose sweep changes the predicted class: {changed if changed
 fig
 
 # %% [markdown]
-# A single coordinate can change the class (the printed list), and where it does not it
-# still changes style: slant, stroke width, a loop opening or closing. Nothing in the
-# loss asks G to give each coordinate one meaning, and it doesn't: the factors of a
-# digit are spread over many coordinates at once. Lesson 7's StyleGAN adds a mapping
+# A single coordinate can change the class (the printed list), and in the figure more
+# than one coordinate makes the same change of class. Where the class stays, the digit
+# changes less: compare the rows. Nothing in the loss asks G to give each coordinate one
+# meaning, and it doesn't: the factors of a digit are spread over many coordinates at
+# once. Lesson 7's StyleGAN adds a mapping
 # network partly to untangle them.
 
 # %% [markdown]
@@ -430,8 +431,8 @@ print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {trainer.step}, 
 # digits' numbers printed in section 4. Two questions matter: does the generator draw
 # all ten digits (the histogram), and how many of its samples would pass for a real digit
 # (the confident share, next to the real held-out digits' share printed in section 4)?
-# After the full run's steps (a few minutes on a CPU), expect recognisable digits on speckled
-# backgrounds (look at the grids above): the classifier hesitates on those, and the gap
+# After the full run, expect recognisable digits on speckled backgrounds (look at the
+# grids above); the least confident samples are the most malformed ones, and the gap
 # between the generator's confident share and the real digits' measures how far it is.
 # Lesson 4 races a convolutional generator against this one for the same number of
 # seconds and measures both the same way. Quick mode trains for a few dozen steps only:
