@@ -170,11 +170,11 @@ fig.suptitle(f"Trained on samples ({D_STEPS} steps) vs the closed form (α p_dat
 plt.show()
 
 # %% [markdown]
-# In the shaded region (both densities non-negligible) the trained network matches the
-# closed form; the maximum errors printed above are this run's. Note where each curve
+# In the shaded region (where at least one density is above 0.05, so samples exist) the
+# trained network matches the closed form, to the maximum errors printed above. Note where each curve
 # ends on the right, in the region where only the generator has mass: near 0 without
 # smoothing and with one-sided smoothing, at $\beta = 0.1$ with two-sided smoothing. On the
-# left, where only data live, it tops out at $\alpha$.
+# left, where only data live, it approaches $\alpha$.
 #
 # Move the sliders to see $D^*_{\alpha,\beta}$ for other labels (two Gaussians; re-run the cell if
 # the sliders don't appear, e.g. in a static view). The readout prints $D^*$ where only one
@@ -271,7 +271,7 @@ plt.show()
 # (the dashed curve lies on the solid one), and with a gradient orders of magnitude smaller
 # under two-sided smoothing (the ratio at $x = 4$ is printed). Those fakes are exactly the ones
 # the generator most needs to move. The trained networks follow the closed form up to
-# $x \approx 3$; further right, where $D^*$ is below $10^{-3}$, a network's logit flattens out sooner
+# $x \approx 3$; further right, where $p_{data}$ is tiny (the second column), a network's logit flattens out sooner
 # than $\log p_{data} - \log p_g$ does (it would need ever more negative logits, learned from ever
 # fewer informative samples), so its gradients there are smaller than the closed form's. The
 # ordering is the same, though: the second printed ratio compares the trained networks at $x = 4$.
@@ -310,12 +310,17 @@ for sigma in [0.25, 0.5, 1.0]:
 
 # %% [markdown]
 # With noise, every fake at $x \in [3, 5]$ gets a positive push towards the data, where without
-# noise it got none. The push is stronger for small $\sigma$ (the printed slopes): a narrow blur
-# leaves the tails of the two densities steep, a wide one flattens them. The noise does not
+# noise it got none. At the optimal $D^*$ the push is even stronger for small $\sigma$ (the printed
+# slopes), because a narrow blur leaves the tails of the two densities steep. But look at $D^*$
+# itself: with $\sigma = 0.25$ it is at most 7.80e-24 at the fakes. Noisy real samples essentially
+# never land there, so a discriminator trained on samples has nothing to learn that slope from.
+# With $\sigma = 1$, $D^*$ at the fakes is between 3.72e-04 and 9.84e-03: noisy real samples do
+# reach them, and D can learn the slope. The noise does not
 # bias the game: it is added to real and fake samples alike, and blurring with a Gaussian is
 # one-to-one, so the blurred densities match only when $p_g = p_{data}$ (Sønderby et al. 2017).
-# Why anneal it, then? Signal: a wide blur gives D a slope between distant densities but hides
-# the fine differences it needs once they are close, so training starts wide and narrows.
+# Why anneal it, then? Signal: a wide blur makes the noisy real and fake samples overlap when
+# the densities are far apart, but it hides the fine differences D needs once they are close,
+# so training starts wide and narrows.
 # Two-sided smoothing does the reverse of noise: it flattens D where the generator has mass
 # and the data don't.
 #
@@ -389,8 +394,10 @@ timings[f"GAN runs ({len(runs)} x {GAN_STEPS} steps)"] = time.perf_counter() - t
 # ### The discriminator's over-confidence
 #
 # Histograms of D's logits at the end of training (all seeds pooled), on real samples (blue) and
-# on the generator's samples (orange). The dotted lines mark $\mathrm{logit}(\alpha) = \log 9$ and
-# $\mathrm{logit}(\beta) = -\log 9$, the bounds of $D^*$ under smoothing.
+# on the generator's samples (orange). The dotted lines mark $\mathrm{logit}(\alpha) = \log 9$, the
+# upper bound of $D^*$'s logit under smoothing with $\alpha = 0.9$, and $\mathrm{logit}(\beta) = -\log 9$, its
+# lower bound under two-sided smoothing ($\beta = 0.1$). A trained D is not $D^*$, so its logits can
+# cross these lines.
 
 # %%
 fig, axes = plt.subplots(1, len(SETTINGS), figsize=(15, 3.6), sharey=True, layout="constrained")
@@ -417,8 +424,9 @@ for setting, (real, fake) in final_logits.items():
           f"{np.median(fake):13.2f} {np.percentile(fake, 1):7.2f} {fake.min():7.2f}")
 
 # %% [markdown]
-# And over training: the 99th percentile of D's logit on real samples (how far D's confidence
-# goes on data), mean over seeds, at the ten checkpoints.
+# And over training, mean over seeds at the ten checkpoints: the 99th percentile of D's logit on
+# real samples (how far D's confidence goes on data) and the 1st percentile on generated samples
+# (how far it goes on fakes).
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.5))
@@ -502,7 +510,7 @@ plt.show()
 # %% [markdown]
 # **Reading the numbers.** With three seeds, a difference between two settings is evidence only
 # when it is larger than the seed-to-seed spread (the ± columns). The cell below reads this
-# run's tables against that rule and against what section 3 predicts: smoothing caps D's logits
+# run's tables against that rule and against what section 3 predicts: smoothing caps the logits of $D^*$
 # (one-sided at $\log 9$ on real samples, two-sided at $-\log 9$ on fakes), one-sided smoothing
 # leaves the generator's gradient unchanged, two-sided smoothing shrinks it.
 
@@ -563,8 +571,8 @@ for setting in SETTINGS:
 #
 # Lesson 8 ranks the course's MNIST generators on one leaderboard. The one-sided recipe of
 # Salimans et al. (real target 0.9, fake target 0) goes on it as a DCGAN (`DCGANGenerator` /
-# `DCGANDiscriminator`, 32 base channels, Radford et al.'s Adam $2\cdot10^{-4}$, β = (0.5, 0.999),
-# batch 64), trained here with `GANTrainer` and saved where lesson 8 looks for it (`runs/`; a
+# `DCGANDiscriminator`, 32 base channels, Adam at Radford et al.'s learning rate $2\cdot10^{-4}$ and
+# β = (0.5, 0.999), batch 64), trained here with `GANTrainer` and saved where lesson 8 looks for it (`runs/`; a
 # quick-mode run saves under `runs/quick/` and never replaces a full one). The shipped MNIST
 # classifier says how many of its samples it recognises with confidence ≥ 0.9.
 
