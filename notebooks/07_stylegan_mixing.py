@@ -177,7 +177,7 @@ for name, lin in (("mapping layer (lr_mul 0.01)", fresh.mapping.layers[3]),
 # is **centred on 1**, with a spread set by $w$: each channel starts scaled by its own
 # random amount around 1. Written as $x\cdot\gamma + \beta$ (a common mistake), the
 # scales would be centred on 0: half of them would flip the sign of their channel and
-# many would nearly erase it.
+# more of them would nearly erase it (compare the last two printed lines).
 
 # %%
 adain = AdaIN(8, fresh.w_dim).to(device)
@@ -273,7 +273,8 @@ print(f"{DEMO_STEPS} steps of batch {demo.recipe.batch}: last D loss {demo_log[-
 # The checkpoint shipped with coursekit was trained by `scripts/train_stylegan.py` with
 # exactly this step, for far longer; its record (written by the script into the
 # checkpoint) gives the command, the seed, the number of steps and images, and the
-# training time:
+# training time. The script saves every `--save-every` steps, so the checkpoint's step count
+# can be smaller than the `--steps` the command asked for:
 
 # %%
 G, D, meta = load_stylegan(device=device, with_discriminator=True)
@@ -469,7 +470,7 @@ else:
 # middle of W, so fewer of them are broken (higher precision), at the price of
 # diversity (lower recall). The lines under the table say whether this generator shows
 # that trade. The last row of the picture keeps each sample's 16×16 styles and
-# truncates only the 4×4–8×8 ones to $\bar w$ (the paper's cutoff, Appendix B): where
+# truncates only the 4×4–8×8 ones to $\bar w$ (a cutoff: truncation on the coarse layers only): where
 # the coarse styles decide the layout, this row repeats one layout, repainted with each
 # sample's own fine styles.
 #
