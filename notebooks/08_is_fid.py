@@ -26,11 +26,11 @@
 #
 # **Features.** Inception-v3 was trained on ImageNet photographs; MNIST digits are far from
 # them, and its weights cannot be downloaded offline. The course ships a small MNIST
-# classifier instead (`coursekit.features`, trained by `scripts/train_mnist_classifier.py`
-# on 4,000 digits, 98 % held-out accuracy): its softmax plays the role of Inception's class
-# probabilities for IS, and its 128-d penultimate layer the role of Inception's 2048-d pool
-# features for FID, KID and precision/recall. Numbers computed with it are *not* comparable
-# with published Inception FIDs; they are comparable with each other.
+# classifier instead (`coursekit.features`, trained by `scripts/train_mnist_classifier.py` on
+# the training digits; its held-out accuracy is printed below): its softmax plays the role of
+# Inception's class probabilities for IS, and its 128-d penultimate layer the role of
+# Inception's 2048-d pool features for FID, KID and precision/recall. Numbers computed with it
+# are *not* comparable with published Inception FIDs; they are comparable with each other.
 
 # %%
 import math
@@ -258,7 +258,7 @@ print(f"tr (Σ1Σ2)^½: eigvalsh(Σ1Σ2) gives {wrong:.3f}, the true eigenvalues
 # digits): our two versions, `coursekit.metrics`, pytorch-fid's `calculate_frechet_distance`,
 # torch-fidelity's `fid_statistics_to_metric`, and torchmetrics' `FrechetInceptionDistance`
 # given our features through an identity "feature extractor" (it accumulates its own
-# statistics in float64). The target is agreement to 10⁻⁶ relative.
+# statistics in float64). They should agree to 10⁻⁶ relative or better.
 
 # %%
 from pytorch_fid.fid_score import calculate_frechet_distance
@@ -402,7 +402,7 @@ for ax, (label, fit) in zip(axes, [("real held-out vs train", fit_real), ("DCGAN
 plt.show()
 
 # %% [markdown]
-# Read the numbers above: in this run FID at the smallest N is several times FID∞ for real
+# Read the numbers above: FID at the smallest N is many times FID∞ for real
 # digits, whose true FID is close to 0, and the points lie close to a line in 1/N, as Chong &
 # Forsyth found for Inception features. A value of FID means nothing without its N; the
 # convention for Inception FID is 50,000 samples (and at least 10,000), far more than
@@ -477,9 +477,9 @@ for label, rows in kid_rows.items():
 # this N". The price is variance: always report the std.
 #
 # KID's *scale* depends on the features. The cubic kernel sees $a^\top b/d$, and our
-# classifier's 128-d features are large (pre-ReLU, norm ≈ 55), so KIDs here are in the
-# hundreds or thousands, while Inception KIDs are usually quoted ×10³. Only compare KIDs
-# computed with the same features.
+# classifier's 128-d features are taken before the ReLU and are not scaled like Inception's,
+# so the KIDs printed here are large numbers, while Inception KIDs are small enough to be
+# usually quoted ×10³. Only compare KIDs computed with the same features.
 #
 # ## 6. Precision and recall: quality and diversity apart
 #
@@ -510,7 +510,8 @@ for (name, p, r), n in zip(rows, [N_EVAL, len(f_one), len(f_ten), N_EVAL, len(re
 # The collapsed sets keep a high precision (every sample looks like a real digit) and lose
 # recall (most real digits have no generated neighbour); the ten repeated images have balls
 # of radius 0 (each image's 3 nearest neighbours are its own copies), so their recall is
-# about 0. IS rated that set above the real digits.
+# about 0. IS rated that set above the real digits. Keeping only the DCGAN's samples of
+# one class (the last row) does the same to a real generator: it loses most of its recall.
 #
 # ### The truncation trick: a dial between quality and diversity
 #
@@ -561,12 +562,13 @@ plt.show()
 # Published FIDs use pytorch-fid's port of the TensorFlow FID Inception-v3: images are resized
 # to 299×299 (grey digits repeated to three channels), and the 2048-d output of the last
 # pooling layer is the feature vector; IS uses the same network's 1008-way softmax. The
-# convention is 50,000 generated samples against the training set's statistics. On a CPU this
-# network costs about 6 GFLOPs per image, and its weights (≈ 92 MB) must be downloaded once;
-# `coursekit.features.inception_features` does it all, or raises an error that says which
-# file to put where. When the weights are there, the cell below measures the same held-out
-# and DCGAN sets with Inception features, at a small N, which section 4 says is
-# rank-deficient (N < 2048): compare such numbers only with each other.
+# convention is 50,000 generated samples against the training set's statistics. This network
+# is slow on a CPU, and its weights must be downloaded once;
+# `coursekit.features.inception_features` does it all, or raises an error that says which file
+# to put where. Offline, the cell below prints that advice and skips the measurement. When the
+# weights are there, it measures the same held-out and DCGAN sets with Inception features, at
+# a small N, which section 4 says is rank-deficient (N < 2048): compare such numbers only with
+# each other.
 
 # %%
 N_INCEPTION = quick_or_full(64, 500)
@@ -644,10 +646,14 @@ print(f"rows whose FID∞ is above their single-draw FID (N = {N_BOARD}): {', '.
 # says how many samples look real, recall how much of the real data is covered; IS only says
 # the classifier is confident and the classes are balanced. Check the lines printed above
 # against the table: the "10 sharp digits" row has the highest IS and a recall near 0, and
-# against weak generators even its FID can look good, because FID's single number cannot
-# say *which* way a set is wrong; precision and recall can. Stand-ins trained for a few
-# hundred steps are far from converged and rank by how fast their recipe learns, not by how
-# good it can get; run lessons 2, 4, 5 and 6 in full mode first to rank their real models.
+# against weak generators even its FID can look good, because FID's single number cannot say
+# *which* way a set is wrong; precision and recall can. If a row has an IS near 1 and a
+# precision and recall near 0, its generator has failed: the classifier puts all its samples
+# in one class, and none of them is near a real digit (look at its samples in the figure
+# above). Read the source column too: a model trained for fewer steps is not necessarily a
+# worse recipe, and a stand-in ("trained here") is far from converged, so it ranks by how fast
+# its recipe learns, not by how good it can get; run lessons 2, 4, 5 and 6 in full mode first
+# to rank their real models.
 #
 # ## Summary
 #
