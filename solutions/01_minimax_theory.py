@@ -108,8 +108,9 @@ def jensen_shannon(p: torch.Tensor, q: torch.Tensor, dx: float) -> torch.Tensor:
 check("01.jensen_shannon", jensen_shannon)
 
 # %% [markdown]
-# Slide $p_g$ away from $p_{data}$: the JSD climbs to $\log 2$ and stays there, however
-# far apart the two densities are. That flat ceiling is why a generator far from the
+# Slide $p_g$ away from $p_{data}$: the JSD climbs towards $\log 2$ and flattens there, however
+# far apart the two densities are (two Gaussians never reach it exactly: their supports
+# overlap). That flat ceiling is why a generator far from the
 # data gets no useful signal from the JSD (lesson 5 replaces it with Wasserstein-1).
 
 # %%
