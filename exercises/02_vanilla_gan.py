@@ -140,8 +140,8 @@ check("02.digit_census", digit_census)
 # %% [markdown]
 # The same census for real held-out digits and for the little GAN trained above. Read
 # the two numbers together: a high confident share with a single bar in the histogram
-# means the classifier reads every sample as the same digit (early blobs are often read
-# as an 8 with high confidence), which is not success.
+# means the classifier reads every sample as the same digit (a classifier can read early
+# blobs all as one digit, with high confidence), which is not success.
 
 # %%
 census = solution_or_reference("02.digit_census", digit_census)
