@@ -280,9 +280,9 @@ print(f"at x = 6 (p_data/p_g = {float(gaussian(points[-1], mu_d, s_d) / gaussian
       f"two-sided / one-sided gradient: {push[(0.9, 0.1)] / push[(0.9, 0.0)]:.1e}")
 
 # %% [markdown]
-# One-sided smoothing leaves the generator's gradient exactly as it was: with $eta = 0$,
-# $D^* = lpha w$ and $-\log D^* = -\loglpha - \log w$ differ by a constant. With $eta > 0$,
-# $D^*$ cannot fall below $eta$, so where $p_{data} pprox 0$ it sits at $eta$ whatever the
+# One-sided smoothing leaves the generator's gradient exactly as it was: with $\beta = 0$,
+# $D^* = \alpha w$ and $-\log D^* = -\log\alpha - \log w$ differ by a constant. With $\beta > 0$,
+# $D^*$ cannot fall below $\beta$, so where $p_{data} \approx 0$ it sits at $\beta$ whatever the
 # fake does, and the push that the non-saturating loss was chosen for is gone: the generator's
 # fakes far from the data are left where they are. That is the reason to smooth only the real
 # label (Salimans et al. 2016, Sec. 3.4; Goodfellow's 2016 NIPS tutorial).
