@@ -39,8 +39,10 @@ print(f"StyleGenerator: z_dim={G.z_dim}, w_dim={G.w_dim}, num_ws={G.num_ws}")
 # $$\mathrm{AdaIN}(x, (\gamma, \beta)) = \frac{x - \mu(x)}{\sqrt{\sigma^2(x) + \varepsilon}}\,(1 + \gamma) + \beta$$
 #
 # with $\mu, \sigma^2$ the mean and (biased) variance over (H, W), ε = 1e-8, and
-# γ, β of shape `[B, C]`. Note the **1 + γ**: the style network's output starts near
-# 0, so the scale starts near 1 and an untrained layer passes its input through.
+# γ, β of shape `[B, C]`. Note the **1 + γ**: the affine map that computes γ starts with
+# zero bias, so the scales are centred on 1 (each channel starts scaled by its own random
+# amount around 1). Written as $x \cdot \gamma$, they would be centred on 0, and about half
+# of them would flip the sign of their channel.
 
 # %%
 def adain(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
