@@ -513,7 +513,7 @@ print(f"1-D GAN (non-saturating, SGD), last {min(100, GAN_STEPS)} steps: D(x) = 
 # - $D^* = p_{data}/(p_{data}+p_g)$: a trained MLP matches it where the data live.
 # - $C(G) = -\log 4 + 2\,\mathrm{JSD}$, checked by quadrature against scipy's JSD.
 # - The JSD approaches $\log 2$ as the densities move apart (exactly $\log 2$ only for
-#   disjoint supports), and $C(G)$ goes flat; W1 keeps growing (lesson 5). At $D^*$, the
+#   disjoint supports), and $C(G)$ flattens; W1 keeps growing (lesson 5). At $D^*$, the
 #   non-saturating loss follows $\mathrm{KL}(p_g\,\|\,p_{data}) - 2\,\mathrm{JSD}$, which does not go flat.
 # - The saturating generator loss has gradient $\propto D(G(z))$ and stalls a generator that
 #   D rejects; the non-saturating loss has gradient $\propto 1 - D(G(z))$.
