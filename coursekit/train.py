@@ -228,7 +228,8 @@ def gan_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, opt_d: Optimizer, dat
              cfg: TrainConfig, noise_std: float = 0.0, amp: bool = False) -> dict[str, Tensor]:
     """One generator update after ``cfg.n_critic`` discriminator updates (Goodfellow et al. 2014, Algorithm 1).
 
-    Lesson 2's ``train_step`` with the options the course uses: batches drawn from ``data`` with ``rng``;
+    Lesson 2's ``train_step`` with the options the course uses: real batches from ``data`` and noise
+    ``[B, nz]`` (``nz``: ``cfg.nz``, else ``G.nz``), both drawn with ``rng``;
     D's loss ``cfg.loss`` on logits (labels ``cfg.real_label``/``cfg.fake_label`` for the BCE losses),
     plus λ·E[(‖∇D(x̂)‖ − 1)²] (Gulrajani et al. 2017, Eq. 3) and γ/2·E[‖∇D(x)‖²] (Mescheder et al. 2018,
     Eq. 9); instance noise N(0, ``noise_std``²) on every input of D (Sønderby et al. 2017); bf16 autocast
