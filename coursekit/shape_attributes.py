@@ -293,9 +293,14 @@ def sample_report(
     device = module_device(G)
     images = torch.cat([G(torch.randn(min(batch, n - i), G.z_dim, device=device), psi, noise_mode).cpu()
                         for i in range(0, n, batch)])
+    return attribute_report(images, max_area)
+
+
+def attribute_report(images: torch.Tensor, max_area: float = MAX_AREA) -> dict:
+    """Validity and attribute spread of ``images [N, 3, R, R]``: the ``valid`` fraction, the valid ones' histograms."""
     m = measure_shapes(images, max_area)
     v = m["valid"]
-    out = {"n": n, "valid": v.float().mean().item()}
+    out = {"n": len(images), "valid": v.float().mean().item()}
     for name, labels in (("shape", SHAPES), ("colour", COLOURS), ("texture", TEXTURES)):
         counts = torch.bincount(m[name][v], minlength=len(labels)).float()
         out[name] = {lab: round((c / counts.sum().clamp(min=1)).item(), 3) for lab, c in zip(labels, counts)}

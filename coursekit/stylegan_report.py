@@ -1,7 +1,8 @@
 """Everything lesson 7 measures about a trained StyleGAN, in one dictionary (``scripts/measure_stylegan.py``).
 
-* ``samples``: validity and the shares of each shape, colour and texture
-  (:func:`coursekit.shape_attributes.sample_report`);
+* ``samples``: validity and the shares of each shape, colour and texture of the
+  ψ = 1 samples (:func:`coursekit.shape_attributes.attribute_report`), the same images
+  as the ψ = 1 row of ``truncation``;
 * ``precision`` / ``recall``: improved precision and recall (Kynkäänniemi et al.
   2019, k = 3) against real images, in the space of measured attributes
   (:func:`coursekit.shape_attributes.attribute_features`, standardised by the
@@ -46,11 +47,12 @@ def stylegan_report(G, n: int = 1000, seed: int = 0, shapes: str = "lesson7",
     """Measure ``G`` on ``n`` samples and ``n`` (A, B) pairs; see the module docstring for the keys."""
     max_area = sa.MAX_AREAS[shapes]
     real_f = real_features(n, shapes)
-    torch.manual_seed(seed)
-    report = {"n": n, "seed": seed, "shapes": shapes, "samples": sa.sample_report(G, n, max_area=max_area)}
+    torch.manual_seed(seed)  # the per-pixel noise; z comes from ``seed`` in :func:`generate`
+    samples = generate(G, n, 1.0, seed)
+    report = {"n": n, "seed": seed, "shapes": shapes, "samples": sa.attribute_report(samples, max_area)}
     report["truncation"] = []
     for psi in psis:
-        fake = generate(G, n, psi, seed)
+        fake = samples if psi == 1.0 else generate(G, n, psi, seed)
         p, r = precision_recall_vs_real(real_f, fake)
         valid = sa.measure_shapes(fake, max_area)["valid"].float().mean().item()
         report["truncation"].append({"psi": psi, "precision": p, "recall": r, "valid": valid})

@@ -116,3 +116,17 @@ def test_report_says_a_constant_generator_has_no_diversity_and_mixing_is_trivial
     blank = -torch.ones(1, 3, 16, 16)
     assert stylegan_report(_Constant(blank), n=16, seed=0, psis=(1.0,))["samples"]["valid"] == 0.0
     assert sa.MAX_AREAS["lesson7"] >= 0.46  # the largest real square (half-size 0.34) must stay valid
+
+
+def test_report_samples_are_the_psi_one_row_of_the_truncation_table():
+    """The sample shares and the ψ = 1 row come from the same images, so their validity is the same number."""
+
+    class _Noisy(_Constant):  # a shape or a blank image, chosen by z[0] plus per-sample noise (like StyleGAN's)
+        def forward(self, z, psi=1.0, noise_mode="random", cutoff=None):
+            shape = self.image.expand(z.shape[0], -1, -1, -1)
+            keep = z[:, 0] + torch.randn(z.shape[0]) > 0
+            return torch.where(keep[:, None, None, None], shape, -torch.ones_like(shape))
+
+    report = stylegan_report(_Noisy(make_shapes(1, seed=3, **LESSON7)[0]), n=200, seed=5, psis=(1.0, 0.0))
+    assert 0.2 < report["samples"]["valid"] < 0.8
+    assert report["samples"]["valid"] == report["truncation"][0]["valid"]
