@@ -118,11 +118,14 @@ def test_a_generator_saved_the_lessons_way_loads_on_the_leaderboard(tmp_path):
     from coursekit.models import DCGANGenerator
 
     G = DCGANGenerator(nz=64, ngf=8)
-    torch.save({"generator": G.state_dict(), "trained_steps": 12, "seconds": 1.0, "method": "SN"}, tmp_path / "g.pt")
+    torch.save({"generator": G.state_dict(), "step": 12, "cpu_seconds": 1.0, "method": "SN", "seed": 0,
+                "trained_by": "python scripts/train_mnist_gans.py", "config": {"betas": [0.5, 0.999]}},
+               tmp_path / "g.pt")
     loaded, step = load_generator(tmp_path / "g.pt")
     z = torch.randn(3, 64)
     G.eval()
-    assert step is None and torch.allclose(loaded(z), G(z))
+    assert step == 12 and torch.allclose(loaded(z), G(z))
+    assert "torch.save({\"generator\": row[\"G\"].state_dict(), \"step\": row[\"steps\"]" in LESSON
 
 
 def _load_shipped_sn_gan():
@@ -202,3 +205,98 @@ def test_clipped_critic_step_that_only_returns_a_number_fails():
     result = run_exercise(ex, lambda critic, opt, real, fake, c: float(critic(fake).mean() - critic(real).mean()),
                           seed=1)
     assert result.status == "failed" and "parameters after the step" in result.cases[0].message
+
+
+# ---------------------------------------------------------------- the shipped MNIST comparison
+
+
+def _mnist_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_mnist_gans", ROOT / "scripts" / "train_mnist_gans.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MNIST_PATH = ROOT / "coursekit" / "weights" / "mnist_gan_comparison.pt"
+
+
+def test_the_lesson_loads_the_shipped_mnist_comparison_and_declares_its_protocol_first():
+    loaded = LESSON.index("### The same three recipes, trained for longer")
+    assert LESSON.index("**The winner**", loaded) < LESSON.index("mnist_measure(G(z))", loaded)
+    assert '"mnist_gan_comparison.pt"' in LESSON
+
+
+def test_the_shipped_mnist_gans_reach_lesson_2s_level_on_fresh_samples():
+    """Lesson 2's level: >= 60 % of 1,000 samples classified with probability >= 0.9, all ten digits present."""
+    from coursekit.data import load_mnist
+    from coursekit.features import load_mnist_classifier, mnist_features
+    from coursekit.metrics import fid_from_features
+    from coursekit.models import DCGANGenerator
+
+    script = _mnist_script()
+    assert MNIST_PATH.stat().st_size <= 2.5e6
+    state = torch.load(MNIST_PATH, map_location="cpu", weights_only=True)
+    assert state["complete"] and state["command"].startswith("python scripts/train_mnist_gans.py")
+    assert set(state["runs"]) == {"plain", "WGAN-GP", "SN"} and len(state["seeds"]) >= 3
+    gp = state["runs"]["WGAN-GP"][0]["config"]  # Gulrajani et al. 2017, Algorithm 1
+    assert (gp["loss"], gp["gp_weight"], gp["n_critic"], gp["lr_g"], gp["lr_d"], gp["betas"]) == (
+        "wgan", 10.0, 5, 1e-4, 1e-4, [0.0, 0.9])
+    classifier = load_mnist_classifier("cpu")
+    test_feats, _ = mnist_features(load_mnist(train=False)[0], classifier=classifier, progress=False)
+    results = {}
+    for name, runs in state["runs"].items():
+        assert [r["seed"] for r in runs] == state["seeds"]
+        for run in runs:
+            assert run["cpu_seconds"] >= state["cpu_seconds"] and run["steps"] > 0
+            G = DCGANGenerator(nz=state["models"]["nz"], ngf=state["models"]["ngf"])
+            G.load_state_dict(script.dequantize(run["generator"]))
+            z = torch.randn(1000, G.nz, generator=torch.Generator().manual_seed(20_000 + run["seed"]))
+            with torch.no_grad():
+                feats, probs = mnist_features(G.eval()(z), classifier=classifier, progress=False)
+            top, label = probs.max(dim=1)
+            results.setdefault(name, []).append(((top >= 0.9).float().mean().item(),
+                                                 len(set(label[top >= 0.9].tolist())),
+                                                 fid_from_features(feats, test_feats)))
+    at_level = [name for name, rows in results.items()
+                if np.mean([c for c, _, _ in rows]) >= 0.6 and all(d == 10 for _, d, _ in rows)]
+    print(results)
+    assert at_level, results
+
+
+def test_train_mnist_gans_script_runs_resumes_and_saves_what_the_lesson_loads(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.pt"
+    cmd = [sys.executable, str(ROOT / "scripts" / "train_mnist_gans.py"), "--seeds", "1", "--cpu-seconds", "3",
+           "--every", "1.5", "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    state = torch.load(out, map_location="cpu", weights_only=True)
+    assert state["complete"] and state["seeds"] == [0] and set(state["runs"]) == {"plain", "WGAN-GP", "SN"}
+    assert state["command"] == "python scripts/train_mnist_gans.py " + " ".join(cmd[2:])
+    run = state["runs"]["SN"][0]
+    assert run["steps"] > 0 and run["images_seen_g"] == 64 * run["steps"] and run["cpu_seconds"] >= 3
+    assert run["curve"][0]["step"] == 0 and run["curve"][-1]["step"] == run["steps"]
+    assert run["decay_step"] is not None and run["curve"][-1]["lr_scale"] == 0.1
+    done = subprocess.run(cmd + ["--resume"], check=True, capture_output=True, text=True, timeout=300)
+    assert "resuming: 3 runs" in done.stdout
+    assert torch.load(out, map_location="cpu", weights_only=True)["runs"]["SN"][0]["steps"] == run["steps"]
+
+
+def test_int8_storage_of_the_generators_round_trips():
+    from coursekit.models import DCGANGenerator
+
+    script = _mnist_script()
+    torch.manual_seed(0)
+    G = DCGANGenerator(nz=64, ngf=8).eval()
+    packed = script.quantize(G.state_dict())
+    weight = packed["net.0.weight"]
+    assert weight["q"].dtype == torch.int8 and weight["q"].abs().max() == 127
+    back = script.dequantize(packed)
+    for k, v in G.state_dict().items():
+        assert back[k].dtype == v.dtype and back[k].shape == v.shape
+        if v.is_floating_point():
+            bound = (v.abs().amax(dim=(0, 2, 3), keepdim=True) / 254 if v.dim() == 4 else v.abs() * 1e-3) + 1e-6
+            assert ((back[k] - v).abs() <= bound).all(), k
