@@ -104,7 +104,7 @@ class LessonLoop(TrainerLoop):
 
 
 def probe_quality(G: nn.Module, classifier, n: int, seed: int) -> tuple[float, float]:
-    """Of ``n`` samples of ``G`` (eval mode, fixed z): the share with top class probability ≥ 0.9, and the smallest class share."""
+    """Of ``n`` samples of ``G`` (eval mode, fixed z): share with top probability ≥ 0.9, smallest class share."""
     was_training = G.training
     G.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ema", type=float, default=0.999,
                    help="lesson run: probe an EMA of G with this decay (the lesson's 0.999; 0: the last iterate)")
     p.add_argument("--d", choices=("deep", "dcgan"), default="deep",
-                   help="lesson run: discriminator, the lesson's DeepDCGANDiscriminator or the two-conv DCGANDiscriminator")
+                   help="lesson run: discriminator, the lesson's DeepDCGANDiscriminator or the two-conv "
+                        "DCGANDiscriminator")
     p.add_argument("--lesson-only", action="store_true", help="time the lesson's DCGAN only, no chapter run")
     p.add_argument("--chapter-only", action="store_true",
                    help="time the chapter's DCGAN only, for --max-seconds (e.g. beside a --lesson-only run)")
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> dict:
         best = reached[-1]
         budget = args.cap * first_reached(ours, best, args.min_class)[1]
         out["chapter"] = theirs = chapter_trace(best, budget)
-        print(f"\ntraining seconds until >= X of samples are confident (>= 0.9) and every digit >= {args.min_class:.1%}:")
+        print("\ntraining seconds until >= X of samples are confident (>= 0.9) and every digit >= "
+              f"{args.min_class:.1%}:")
         print(f"{'X':>5} | {'lesson (trainer)':>18} | {'chapter (loop)':>18} | speed-up")
         for x in shares:
             a, b = first_reached(ours, x, args.min_class), first_reached(theirs, x, args.min_class)

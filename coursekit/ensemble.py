@@ -40,7 +40,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
-from torch.nn.utils import parametrize
 from tqdm.auto import tqdm
 
 from coursekit import losses
@@ -107,7 +106,8 @@ class EnsembleConfig:
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of pack {self.pack}")
         if self.spectral_norm and self.loss != "bce":
-            raise ValueError("spectral_norm=True is for loss='bce' (SN-GAN); WGAN-GP constrains the critic by its penalty")
+            raise ValueError("spectral_norm=True is for loss='bce' (SN-GAN); "
+                             "WGAN-GP constrains the critic by its penalty")
         if self.minibatch_std and self.batch_size // self.pack < 2:
             raise ValueError("minibatch_std needs at least 2 (packed) samples per batch")
 

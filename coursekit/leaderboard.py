@@ -28,14 +28,21 @@ from torch import nn
 
 from coursekit import metrics
 from coursekit.features import MNISTClassifier, mnist_features
-from coursekit.models import (DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator,
-                              MLPGenerator, SNDiscriminator, WGANCritic)
+from coursekit.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    DeepDCGANDiscriminator,
+    MLPDiscriminator,
+    MLPGenerator,
+    SNDiscriminator,
+    WGANCritic,
+)
 from coursekit.runtime import eval_mode, get_device, is_quick, module_device, runs_dir
 from coursekit.train import GANTrainer, TrainConfig
 
 __all__ = [
-    "Contender", "Entrant", "EvalConfig", "contenders", "default_runs_dir", "generator_from_state_dict", "load_generator",
-    "prepare", "sample_images", "fid_infinity", "evaluate", "leaderboard", "format_table",
+    "Contender", "Entrant", "EvalConfig", "contenders", "default_runs_dir", "generator_from_state_dict",
+    "load_generator", "prepare", "sample_images", "fid_infinity", "evaluate", "leaderboard", "format_table",
 ]
 
 
@@ -203,7 +210,8 @@ def prepare(contender: Contender, data: torch.Tensor, runs_dir: str | Path | Non
         print(f"{contender.name:34s} loaded from {shown}" + (f" (step {step})" if step is not None else ""))
         return Entrant(contender.name, contender.lesson, generator.to(get_device(device)), "loaded", step, path)
     if not train_missing:
-        raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({', '.join(contender.checkpoints)})")
+        names = ", ".join(contender.checkpoints)
+        raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({names})")
     cfg = contender.config
     t0 = time.perf_counter()
     trainer = GANTrainer(contender.make_generator(), contender.make_discriminator(), data, cfg, device=device)

@@ -62,7 +62,7 @@ METHODS = {
 
 
 def quantize(state: dict[str, torch.Tensor]) -> dict:
-    """4-D float weights -> {"q": int8, "scale": float32 per output channel}; other floats -> float16; ints as they are."""
+    """4-D float weights -> {"q": int8, "scale": float32 per output channel}; other floats -> float16; ints kept."""
     out = {}
     for k, v in state.items():
         v = v.detach().cpu()
@@ -90,7 +90,7 @@ def measure(samples: torch.Tensor, classifier, test_feats: torch.Tensor) -> dict
 
 
 def run(name: str, seed: int, images: torch.Tensor, args, classifier, test_feats: torch.Tensor) -> dict:
-    """Train one method with one seed for ``args.cpu_seconds`` of CPU time, measuring every ``args.every`` CPU seconds."""
+    """Train one method with one seed for ``args.cpu_seconds`` of CPU time, measured every ``args.every`` CPU s."""
     make_d, settings = METHODS[name]
     torch.manual_seed(seed)
     G, D = DCGANGenerator(nz=NZ, ngf=WIDTH), make_d()
@@ -98,7 +98,8 @@ def run(name: str, seed: int, images: torch.Tensor, args, classifier, test_feats
     trainer = GANTrainer(G, D, images, cfg, device="cpu")
     chunk = 2 if cfg.n_critic > 1 else 10
     z = torch.randn(500, NZ, generator=torch.Generator().manual_seed(10_000 + seed))  # [500, nz], fixed
-    curve = [{"step": 0, "cpu": 0.0, "wall": 0.0, "lr_scale": 1.0, **measure(trainer.sample(z=z), classifier, test_feats)}]
+    first = measure(trainer.sample(z=z), classifier, test_feats)
+    curve = [{"step": 0, "cpu": 0.0, "wall": 0.0, "lr_scale": 1.0, **first}]
     decay_at = args.cpu_seconds * (1 - args.decay_fraction)
     decay_step, lr_scale = None, 1.0
     c0, w0, mark, cpu = time.process_time(), time.perf_counter(), args.every, 0.0
@@ -122,7 +123,8 @@ def run(name: str, seed: int, images: torch.Tensor, args, classifier, test_feats
     with torch.no_grad():
         quantized = measure(G_q.eval()(z), classifier, test_feats)
     last = curve[-1]
-    print(f"{name:8s} seed {seed}: {trainer.step:5d} steps (lr x {args.decay} from step {decay_step}), {cpu:.0f} s CPU, "
+    print(f"{name:8s} seed {seed}: {trainer.step:5d} steps (lr x {args.decay} from step {decay_step}), "
+          f"{cpu:.0f} s CPU, "
           f"{last['wall']:.0f} s wall | confident {last['confident']:.1%}, {last['digits']} digits, "
           f"MNIST-FID {last['fid']:.1f} | int8 copy: {quantized['confident']:.1%}, {quantized['digits']} digits, "
           f"FID {quantized['fid']:.1f}", flush=True)

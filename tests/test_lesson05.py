@@ -92,7 +92,8 @@ LESSON = (ROOT / "notebooks" / f"{NAME}.py").read_text(encoding="utf-8")
 
 def test_the_lesson_declares_its_protocol_before_the_runs_and_has_no_process_talk():
     grid = LESSON.index("## 6. On the 25-Gaussian grid")
-    assert LESSON.index("**The protocol, fixed before any run.**", grid) < LESSON.index("grid_runs[name] = train_for", grid)
+    first_run = LESSON.index("grid_runs[name] = train_for", grid)
+    assert LESSON.index("**The protocol, fixed before any run.**", grid) < first_run
     assert LESSON.index("**The winner**", grid) < LESSON.index("grid_runs[name] = train_for", grid)
     mnist = LESSON.index("## 7. On MNIST")
     assert LESSON.index("**The winner**", mnist) < LESSON.index("run_mnist(name, SEED + k", mnist)
