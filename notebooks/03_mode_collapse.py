@@ -32,7 +32,6 @@
 
 # %%
 import dataclasses
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -56,7 +55,6 @@ from coursekit.mixtures import (
     latent_mode_map,
     mode_histories,
     mode_trace,
-    run_method,
     run_methods,
 )
 from coursekit.models import MLP2DDiscriminator, MLP2DGenerator, count_parameters
@@ -181,16 +179,19 @@ plt.show()
 # logits, G minimises $-\log D(G(z))$. We keep the samples of fixed noise at evenly
 # spaced steps, and for seed 0 the discriminator's decision surface
 # $D(x) = \sigma(\text{logit})$ on a grid of points (red: D says "real"). Seeds differ:
-# below, seed 0 and the seed that ended with the fewest modes.
+# below, seed 0 and the seed that ended with the fewest modes. The same cell trains a
+# first remedy, PacGAN2 on the ring, beside them (two runs at a time, one per core);
+# sections 7 and 8 look at it.
 
 # %%
 VANILLA = Method("GAN (vanilla)")
-t0 = time.perf_counter()
+PACGAN2 = Method("PacGAN2", {"pack": 2})  # section 7's remedy, trained here beside the vanilla ring run
 runs = run_methods([(VANILLA, data, BASES[data], {"final_steps": FINAL_STEPS[data], "final_lr": FINAL_LR,
                                                   "segments": SEGMENTS, "surface_seed": 0 if data == "ring" else None})
-                    for data in ("grid", "ring")], processes=PROCESSES)
-vanilla = {r.mixture.name: r for r in runs}
-vanilla_wall = time.perf_counter() - t0
+                    for data in ("grid", "ring")]
+                   + [(PACGAN2, "ring", BASES["ring"], {"final_steps": FINAL_STEPS["ring"], "final_lr": FINAL_LR})],
+                   processes=PROCESSES)
+vanilla = {r.mixture.name: r for r in runs[:2]}
 for data, r in vanilla.items():
     per_seed = [m["modes"] for m in r.metrics]
     half = MIXTURES[data].modes // 2
@@ -321,11 +322,7 @@ else:
 # (up to sampling noise and the square's cut-off at $|z_i| = 3$): the cell prints both.
 
 # %%
-MAPPED = [Method("PacGAN2", {"pack": 2})]  # a remedy without BatchNorm in G: each G(z) depends on z alone
-mapped = {"GAN (vanilla)": vanilla["ring"]}
-t0 = time.perf_counter()
-mapped["PacGAN2"] = run_method(MAPPED[0], "ring", BASES["ring"], final_steps=FINAL_STEPS["ring"], final_lr=FINAL_LR)
-mapped_wall = time.perf_counter() - t0
+mapped = {"GAN (vanilla)": vanilla["ring"], "PacGAN2": runs[2]}  # PacGAN2 has no BatchNorm: G(z) depends on z alone
 colors = plots.mode_colors(mix.modes)
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), layout="constrained")
 for i, (name, r) in enumerate(mapped.items()):
@@ -370,9 +367,9 @@ plt.show()
 # - **PacGAN** (Lin et al. 2018): D judges $m$ samples at once, concatenated
 #   (`MLP2DDiscriminator(pack=m)`: input $2m$ instead of 2). A pack of near-identical
 #   fakes is evidence of collapse that a single sample cannot carry. Nothing else changes.
-# - **Minibatch standard deviation** (Karras et al. 2018, Sec. 3): the std over the batch
-#   of each of D's last hidden features, averaged into one number, is appended as an
-#   extra feature; a collapsed batch has a small std, and D can use it.
+# - **Minibatch standard deviation** (Karras et al. 2018, Sec. 3; on the ring): the std
+#   over the batch of each of D's last hidden features, averaged into one number, is
+#   appended as an extra feature; a collapsed batch has a small std, and D can use it.
 # - **BatchNorm + ReLU in the generator** (`MLP2DGenerator(batchnorm=True)`): every hidden
 #   layer of G becomes Linear → BatchNorm → ReLU, the layer of PacGAN's own generator (Lin
 #   et al. 2018, Sec. 5), normalised over the batch's own statistics. Each hidden unit is
@@ -382,43 +379,41 @@ plt.show()
 #   samples to a single point". It changes G, not D, and two things at once
 #   (normalisation, and ReLU for LeakyReLU): it is the papers' generator layer, taken whole.
 # - **BatchNorm G + PacGAN2** (on the ring): both, as in PacGAN's own experiments, where
-#   the packed discriminator is paired with this generator. The lesson trains it on the
-#   ring only, to keep the table within its time.
+#   the packed discriminator is paired with this generator.
+#
+# The last two are trained on the ring only, so that the whole table trains in a few
+# minutes.
 #
 # WGAN-GP, the other remedy often quoted, gets its own lesson (5), where a spectrally
 # normalised discriminator also learns the grid.
 #
 # Every method: the same networks (but G's layers where it says BatchNorm), the same
-# steps and schedule, the same seeds, trained together; the vanilla GAN is the run above
-# and PacGAN2 on the ring the one of section 7.
+# steps and schedule, the same seeds, trained together; the vanilla GAN and PacGAN2 on the
+# ring are the runs of section 4.
 
 # %%
 REMEDIES = [
-    MAPPED[0],
+    PACGAN2,
     Method("minibatch std", {"minibatch_std": True}),
     Method("BatchNorm G", {"g_batchnorm": True}),
     Method("BatchNorm G + PacGAN2", {"g_batchnorm": True, "pack": 2}),
 ]
-TRAINED = {"ring": [REMEDIES[0].name], "grid": ["BatchNorm G + PacGAN2"]}  # trained above, or left out
+RING_ONLY = ("minibatch std", "BatchNorm G + PacGAN2")
 
 
 def remedies_for(data: str) -> list[Method]:
-    return [m for m in REMEDIES if not (data == "grid" and m.name == "BatchNorm G + PacGAN2")]
+    return [m for m in REMEDIES if data == "ring" or m.name not in RING_ONLY]
 
 
+# the grid's longer runs first, so that the two processes finish together; PacGAN2 on the ring was trained above
 jobs = [(m, data, BASES[data], {"final_steps": FINAL_STEPS[data], "final_lr": FINAL_LR})
-        for data in ("grid", "ring") for m in REMEDIES if m.name not in TRAINED[data]]  # the grid's longer runs first
-t0 = time.perf_counter()
+        for data in ("grid", "ring") for m in sorted(remedies_for(data), key=lambda m: m.name != "BatchNorm G")
+        if (data, m.name) != ("ring", PACGAN2.name)]
 results = [vanilla["ring"], mapped["PacGAN2"], vanilla["grid"]] + run_methods(jobs, processes=PROCESSES)
-remedies_wall = time.perf_counter() - t0
-for r in results[3:]:
-    print(f"{r.mixture.name:<5} {r.method.name:<22} trained in {r.seconds:6.1f} s ({r.cpu_seconds:.1f} s CPU)")
 order = [VANILLA.name] + [m.name for m in REMEDIES]
 results.sort(key=lambda r: (r.mixture.name != "ring", order.index(r.method.name)))
-table_wall = vanilla_wall + mapped_wall + remedies_wall
-table_cpu = sum(r.cpu_seconds for r in results)
-print(f"\nthe whole table: {len(results)} runs x {SEEDS} seeds, {table_wall:.0f} s wall clock, {table_cpu:.0f} s CPU "
-      f"({PROCESSES} runs side by side, 1 thread each; on a shared machine the wall clock includes waiting for the CPU)")
+print(f"{len(results)} runs (methods x data sets), {SEEDS} seeds each: "
+      + ", ".join(f"{r.method.name} on the {r.mixture.name}" for r in results))
 
 # %% [markdown]
 # ### The table
@@ -552,10 +547,5 @@ traded = [f"{m.name} on the {d}" for d in ("ring", "grid") for m in remedies_for
 print(f"- Remedies that gained modes at a lower high-quality share: {', '.join(traded) or 'none in this run'}. "
       "Each new mode needs a border in the latent plane, and a border is a bridge of samples between modes "
       "(section 7).")
-print(f"- The table took {table_wall:.0f} s of training (wall clock, {table_cpu:.0f} s CPU) for {len(results)} "
-      f"runs (methods x data sets), {SEEDS} seeds each."
-      + (" Quick mode: too few steps for these numbers to mean anything." if is_quick() else ""))
-
-# %% [markdown]
-# Further reading: `docs/mode_collapse_runs.md` records other settings tried on the grid
-# and what they gave.
+if is_quick():
+    print("- Quick mode: too few steps for these numbers to mean anything.")
