@@ -1067,4 +1067,4 @@ for (data_name, name), values in grad_table.items():
 
 # %% [markdown]
 # Further reading: Arjovsky et al. 2017 (WGAN), Gulrajani et al. 2017 (WGAN-GP), Miyato et al.
-# 2018 (SN-GAN); the runs behind this lesson's settings are described in `docs/wgan_runs.md`.
+# 2018 (SN-GAN).
