@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Lesson 4 exercises: DCGAN shapes and initialisation
+# # Lesson 4 exercises: DCGAN shapes, initialisation and design
 #
 # Write your code where it says `# YOUR CODE HERE`, run the cell, then run the check
 # cell below it: it tests your function on randomised cases and prints ✅ or ❌ per
@@ -26,7 +26,7 @@ from torch import nn
 
 from coursekit.check import check, solution_or_reference
 from coursekit.layer_shapes import format_trace, trace_shapes
-from coursekit.models import DCGANDiscriminator, DCGANGenerator
+from coursekit.models import DCGANDiscriminator, DCGANGenerator, count_parameters
 from coursekit.runtime import start_lesson
 
 torch.set_num_threads(1)
@@ -167,3 +167,65 @@ print(f"{'layer':<10} {'default std':>12} {'DCGAN std':>10}")
 for (name, a), (_, b) in zip(default.named_modules(), dcgan.named_modules()):
     if isinstance(a, nn.Conv2d):
         print(f"{name:<10} {a.weight.std().item():12.4f} {b.weight.std().item():10.4f}")
+
+
+# %% [markdown]
+# ## 4. Design: a DCGAN for 28×28
+#
+# Now put the arithmetic to work: design a generator and a discriminator for 28×28 MNIST
+# yourself. The guidelines of Radford et al. (2016, Sec. 3):
+#
+# - replace pooling layers with strided convolutions in the discriminator and
+#   fractionally-strided (transposed) convolutions in the generator;
+# - use BatchNorm in the generator;
+# - remove fully connected hidden layers (the projection of $z$ that G's first layer makes,
+#   and D's single output after flattening its last convolution, are not hidden layers);
+# - use ReLU in the generator for every layer except the output, which uses tanh;
+# - use LeakyReLU in the discriminator.
+#
+# **Contract.** `design_28(nz)` returns a pair `(G, D)` of `nn.Module`s built from `torch.nn`
+# layers (not coursekit's models):
+#
+# - `G` maps $z$ of shape `[B, nz]` to images `[B, 1, 28, 28]` in $[-1, 1]$ (the range of the
+#   training images);
+# - `D` maps images `[B, 1, 28, 28]` to **logits** of shape `[B]` or `[B, 1]`, with no sigmoid
+#   (the losses of this course apply it);
+# - **parameter budget:** G has at most 1,500,000 parameters and D at most 1,000,000
+#   (`count_parameters` counts them);
+# - both work for any batch size, also a single image in eval mode.
+#
+# There are many right answers, so the check compares nothing with a reference: it builds
+# your pair for random `nz`, runs it on random batch sizes and random $z$, and checks the
+# shapes; that G's outputs stay in $[-1, 1]$ and reach both signs even with every parameter
+# multiplied by 100 (small outputs at initialisation are not enough: something must bound
+# them); that D's outputs are not confined to $[0, 1]$ like probabilities; the guidelines,
+# from the torch functions each forward pass calls (pooling, linear layers other than G's
+# first and D's last, strided convolutions, BatchNorm, ReLU, LeakyReLU); and the budget.
+# Initialisation is not checked: apply your `dcgan_init` before training.
+
+# %%
+def design_28(nz):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check("04.design_28", design_28)
+
+# %% [markdown]
+# The pair layer by layer, its parameter counts against the budget, and one pass of
+# 16 samples of the untrained G through D: G's images are in $[-1, 1]$, D gives one
+# logit per image.
+
+# %%
+fn = solution_or_reference("04.design_28", design_28)
+nz = 64
+torch.manual_seed(SEED)
+G, D = fn(nz)
+print(format_trace(trace_shapes(G, (2, nz)), (2, nz)))
+print(format_trace(trace_shapes(D, (2, 1, 28, 28)), (2, 1, 28, 28)))
+print(f"parameters: G {count_parameters(G):,} (budget 1,500,000), D {count_parameters(D):,} (budget 1,000,000)")
+with torch.no_grad():
+    images = G(torch.randn(16, nz))
+    logits = D(images)
+print(f"images {list(images.shape)} in [{images.min():.3f}, {images.max():.3f}]; logits {list(logits.shape)}")

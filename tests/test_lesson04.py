@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from coursekit.check import format_result, run_exercise
@@ -13,7 +14,7 @@ from coursekit.train import GANTrainer, TrainConfig
 
 
 def test_registry_keys_and_functions(assert_registry):
-    assert_registry(["04.conv_out", "04.conv_transpose_out", "04.dcgan_init"])
+    assert_registry(["04.conv_out", "04.conv_transpose_out", "04.dcgan_init", "04.design_28"])
 
 
 def test_conv_cases_agree_with_real_layers():
@@ -66,6 +67,125 @@ def test_reference_init_statistics_on_the_course_models():
                              if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
         assert abs(weights.mean().item()) < 1e-3 and abs(weights.std().item() - 0.02) < 1e-3
         assert L._init_problem(model, model) is None
+
+
+# ------------------------------------------------------------------ 04.design_28: the design exercise's check
+# The wrong variants are written here, independently of the typical mistakes in lesson04.py.
+
+
+def _g(nz: int, start: int = 7, last_kernel: int = 4, tanh: bool = True, width: int = 64) -> nn.Module:
+    layers = [nn.Unflatten(1, (nz, 1, 1)), nn.ConvTranspose2d(nz, 2 * width, start, 1, 0, bias=False),
+              nn.BatchNorm2d(2 * width), nn.ReLU(),
+              nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    if start == 4:  # 4 -> 8 -> 16 -> 32
+        layers += [nn.ConvTranspose2d(width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    layers.append(nn.ConvTranspose2d(width, 1, last_kernel, 2, 1))  # kernel 3: 14 -> 27
+    return nn.Sequential(*layers, *([nn.Tanh()] if tanh else []))
+
+
+def _d(pool: bool = False, hidden: bool = False, sigmoid: bool = False, width: int = 64) -> nn.Module:
+    stride = 1 if pool else 2
+    layers = [nn.Conv2d(1, width, 3 if pool else 4, stride, 1), nn.LeakyReLU(0.2), *([nn.MaxPool2d(2)] * pool),
+              nn.Conv2d(width, 2 * width, 3 if pool else 4, stride, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+              *([nn.AvgPool2d(2)] * pool), nn.Flatten()]
+    layers += [nn.Linear(2 * width * 49, 64), nn.LeakyReLU(0.2), nn.Linear(64, 1)] if hidden \
+        else [nn.Linear(2 * width * 49, 1)]
+    return nn.Sequential(*layers, *([nn.Sigmoid()] if sigmoid else []))
+
+
+class _FunctionalG(nn.Module):
+    """A generator written with functional calls: a linear projection of z (allowed), optionally a hidden one."""
+
+    def __init__(self, nz: int, hidden: bool = False):
+        super().__init__()
+        self.hidden = nn.Linear(nz, 128) if hidden else None
+        self.project = nn.Linear(128 if hidden else nz, 32 * 7 * 7)
+        self.bn0 = nn.BatchNorm1d(32 * 7 * 7)
+        self.up1, self.bn1 = nn.ConvTranspose2d(32, 16, 4, 2, 1), nn.BatchNorm2d(16)
+        self.up2 = nn.ConvTranspose2d(16, 1, 4, 2, 1)
+
+    def forward(self, z):
+        if self.hidden is not None:
+            z = F.relu(self.hidden(z))
+        h = F.relu(self.bn0(self.project(z))).view(-1, 32, 7, 7)
+        return torch.tanh(self.up2(F.relu(self.bn1(self.up1(h)))))
+
+
+class _FunctionalD(nn.Module):
+    """A discriminator written with functional calls; ``tail`` adds a pooling, a sigmoid or a squeeze mistake."""
+
+    def __init__(self, tail: str = ""):
+        super().__init__()
+        self.tail = tail
+        self.c1 = nn.Conv2d(1, 16, 4, 2, 1)
+        self.c2 = nn.Conv2d(16, 32, 4, 1 if tail == "pool" else 2, 1)
+        self.fc = nn.Linear(32 * 7 * 7, 1)
+
+    def forward(self, x):
+        h = self.c2(F.leaky_relu(self.c1(x), 0.2))
+        if self.tail == "pool":  # [B, 32, 13, 13] -> [B, 32, 7, 7]
+            h = F.max_pool2d(h, 2, ceil_mode=True)
+        out = self.fc(F.leaky_relu(h, 0.2).flatten(1))  # [B, 1]
+        if self.tail == "sigmoid":  # by hand: no torch.sigmoid for the check to see
+            return 1 / (1 + torch.exp(-out))
+        return out.squeeze() if self.tail == "squeeze" else out
+
+
+G_CASE, D_CASE, G_RULES, D_RULES, BUDGET, EVAL = "G: z", "D: x", "G follows", "D follows", "parameter budget", "eval"
+DESIGNS = {  # name: (design_28, the cases it must fail, the hint they must show)
+    "reference": (L.design_28, set(), None),
+    "functional, linear projection and head": (lambda nz: (_FunctionalG(nz), _FunctionalD()), set(), None),
+    "dcgan_init, small widths": (lambda nz: (L.dcgan_init(_g(nz, width=16)), L.dcgan_init(_d(width=8))), set(), None),
+    "pooling in D": (lambda nz: (_g(nz), _d(pool=True)), {D_RULES}, L.POOL_HINT),
+    "functional pooling in D": (lambda nz: (_FunctionalG(nz), _FunctionalD("pool")), {D_RULES}, L.POOL_HINT),
+    "32×32 output": (lambda nz: (_g(nz, start=4), _d()), {G_CASE, EVAL}, L.DESIGN_HINT),
+    "27×27 output": (lambda nz: (_g(nz, last_kernel=3), _d()), {G_CASE, EVAL}, L.DESIGN_HINT),
+    "no tanh": (lambda nz: (_g(nz, tanh=False), _d()), {G_CASE}, L.TANH_HINT),
+    "no tanh, small DCGAN init": (lambda nz: (L.dcgan_init(_g(nz, tanh=False)), _d()), {G_CASE}, L.TANH_HINT),
+    "hidden Linear in D": (lambda nz: (_g(nz), _d(hidden=True)), {D_RULES}, L.HIDDEN_LINEAR_HINT),
+    "hidden Linear in G": (lambda nz: (_FunctionalG(nz, hidden=True), _d()), {G_RULES}, L.HIDDEN_LINEAR_HINT),
+    "over budget": (lambda nz: (_g(nz, width=256), _d(width=192)), {BUDGET}, L.BUDGET_HINT),
+    "sigmoid in D": (lambda nz: (_g(nz), _d(sigmoid=True)), {D_CASE}, L.SIGMOID_HINT),
+    "hand-written sigmoid in D": (lambda nz: (_g(nz), _FunctionalD("sigmoid")), {D_CASE}, L.SIGMOID_HINT),
+    "squeeze() in D": (lambda nz: (_g(nz), _FunctionalD("squeeze")), {EVAL}, L.BATCH_OF_ONE_HINT),
+    "coursekit's models": (lambda nz: (DCGANGenerator(nz=nz), DCGANDiscriminator()),
+                           {G_CASE, D_CASE, G_RULES, D_RULES, BUDGET, EVAL}, L.COURSEKIT_HINT),
+}
+
+
+def _kind(label: str) -> str:
+    return next(k for k in (G_CASE, D_CASE, G_RULES, D_RULES, BUDGET, EVAL) if label.startswith(k))
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+def test_design_check_passes_good_designs_and_fails_each_wrong_variant_where_it_is_wrong(name):
+    design, failing, hint = DESIGNS[name]
+    for seed in (0, 1, 2):
+        result = run_exercise(get_exercise("04.design_28"), design, seed=seed)
+        assert {_kind(c.label) for c in result.cases if not c.passed} == failing, (seed, format_result(result))
+        assert result.status == ("failed" if failing else "passed")
+        if hint:
+            assert all(hint in c.message for c in result.cases if not c.passed), format_result(result)
+
+
+def test_design_check_randomises_batch_sizes_and_nz():
+    labels = [[c.label for c in get_exercise("04.design_28").cases(np.random.default_rng(s))] for s in (0, 1)]
+    assert len(labels[0]) == 7 and labels[0] != labels[1]
+    assert [_kind(label) for label in labels[0]] == [G_CASE, G_CASE, D_CASE, G_RULES, D_RULES, BUDGET, EVAL]
+
+
+def test_design_budget_is_the_one_the_exercise_states(root):
+    text = (root / "solutions" / "04_dcgan.py").read_text(encoding="utf-8")
+    assert (L.G_BUDGET, L.D_BUDGET) == (1_500_000, 1_000_000)
+    assert "G has at most 1,500,000 parameters and D at most 1,000,000" in " ".join(text.replace("# ", "").split())
+
+
+def test_design_shape_hints_escalate_and_typical_mistakes_keep_theirs():
+    ex = get_exercise("04.design_28")
+    wrong_size = DESIGNS["32×32 output"][0]
+    for level, hint in enumerate(ex.hints):
+        assert hint in format_result(run_exercise(ex, wrong_size, seed=0, level=level))
+    assert L.POOL_HINT in format_result(run_exercise(ex, DESIGNS["pooling in D"][0], seed=0, level=2))
 
 
 # ------------------------------------------------------------------ coursekit.race (lesson 4's probe, EMA, race)
