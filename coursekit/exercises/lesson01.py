@@ -209,7 +209,8 @@ EXERCISES = (
                     "zero where a/D = b/(1 − D). Solve that for D; the result lies in [0, 1] and is ½ where the two "
                     "densities are equal.",),
         mistakes=(
-            Mistake("you returned p_g / (p_data + p_g): that is 1 - D*, the probability of 'fake'.", lambda p, q: q / (p + q)),
+            Mistake("you returned p_g / (p_data + p_g): that is 1 - D*, the probability of 'fake'.",
+                    lambda p, q: q / (p + q)),
             Mistake("the denominator is p_data + p_g, not p_g alone (D* must lie in [0, 1]).", lambda p, q: p / q),
         ),
     ),
@@ -231,7 +232,8 @@ EXERCISES = (
             Mistake(
                 "where p = 0 you computed 0·log 0 = nan; the convention is 0·log 0 = 0. Use torch.xlogy, "
                 "or only sum where p > 0.",
-                lambda p, q, dx: 0.5 * (_xlogy_naive(p, 0.5 * (p + q)).sum() + _xlogy_naive(q, 0.5 * (p + q)).sum()) * dx,
+                lambda p, q, dx: 0.5 * (_xlogy_naive(p, 0.5 * (p + q)).sum()
+                                        + _xlogy_naive(q, 0.5 * (p + q)).sum()) * dx,
             ),
             Mistake(
                 "you forgot the mixture m = (p+q)/2: ½KL(p||q) + ½KL(q||p) is the symmetrised KL, which is "

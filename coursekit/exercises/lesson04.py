@@ -19,8 +19,8 @@
   functions it calls, and its (varying) outputs not all in [0, 1] both as
   built and with every parameter multiplied by 100, which drives any logit far
   outside [0, 1] (so a hand-written ``1 / (1 + exp(-x))`` is caught too, and a
-  logit D never is: 40 seeds of three good designs, no false verdict). Guidelines, from the torch functions each network calls
-  (recorded by a ``TorchFunctionMode``, so functional calls count too): no
+  logit D never is: 40 seeds of three good designs, no false verdict). Guidelines, from the
+  torch functions each network calls (recorded by a ``TorchFunctionMode``, so functional calls count too): no
   pooling; no hidden fully connected layer (a linear layer is allowed only on
   z as G's first layer, and as D's last layer with one output); G upsamples
   with a stride >= 2 transposed convolution and uses BatchNorm and ReLU; D
@@ -155,7 +155,8 @@ WEIGHT_STD_HINT = (
     "standard deviation: std is 0.02, the *variance* is 0.0004)."
 )
 TRANSPOSE_HINT = (
-    "nn.ConvTranspose2d is not a subclass of nn.Conv2d: test isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)), "
+    "nn.ConvTranspose2d is not a subclass of nn.Conv2d: "
+    "test isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)), "
     "or the generator's layers keep PyTorch's default initialisation."
 )
 LINEAR_HINT = "nn.Linear layers get the same N(0, 0.02²) weights as the convolutions."
@@ -214,7 +215,8 @@ def _stats_ok(w: torch.Tensor, mean: float, std: float) -> bool:
     """Sample mean and std of ``w`` agree with N(mean, std²) within 5 standard errors."""
     w = w.detach().double().flatten()
     n = w.numel()
-    return abs(w.mean().item() - mean) < 5 * std / math.sqrt(n) and abs(w.std().item() - std) < 5 * std / math.sqrt(2 * n)
+    return (abs(w.mean().item() - mean) < 5 * std / math.sqrt(n)
+            and abs(w.std().item() - std) < 5 * std / math.sqrt(2 * n))
 
 
 def _init_problem(model: nn.Module, returned) -> str | None:

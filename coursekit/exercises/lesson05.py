@@ -118,7 +118,7 @@ _WRONG_AT: dict[str, tuple[str, object]] = {
     "sum": ("average over the batch (.mean()), don't sum: the penalty must not grow with the batch size.",
             lambda c, x: ((_grads(c, x).norm(dim=1) - 1) ** 2).sum()),
 }
-_RIGHT_AT = lambda c, x: ((_grads(c, x).norm(dim=1) - 1) ** 2).mean()  # noqa: E731
+_RIGHT_AT = lambda c, x: ((_grads(c, x).norm(dim=1) - 1) ** 2).mean()
 
 _CREATE_GRAPH = ("pass create_graph=True to torch.autograd.grad: without it the gradient is a constant, "
                  "the penalty has no path back to the critic's weights, and λ·GP does not train the critic.")
@@ -168,7 +168,8 @@ def _diagnose_at(critic: nn.Module, x_hat: Tensor, got: Tensor) -> str | None:
     for hint, wrong in _WRONG_AT.values():
         if compare(got, wrong(critic, x_hat), rtol=1e-4, atol=1e-6) is None:
             return hint
-    return f"at the x̂ your function used, the penalty is {float(expected):.6g}, you returned {float(got):.6g}. " + GP_HINT
+    return (f"at the x̂ your function used, the penalty is {float(expected):.6g}, you returned {float(got):.6g}. "
+            + GP_HINT)
 
 
 def _probe_interpolates(critic: tuple, real: Tensor, fake: Tensor, fn) -> dict:
@@ -185,7 +186,8 @@ def _judge_interpolates(critic: tuple, real: Tensor, fake: Tensor, got: dict, ex
     if not isinstance(x_hat, Tensor):
         return "call critic(x_hat) on the interpolates: your function never called the critic."
     if x_hat.shape != real.shape:
-        return f"x̂ has shape {list(x_hat.shape)}, expected {list(real.shape)} (the shape of real and fake). " + _PER_SAMPLE_EPS
+        return (f"x̂ has shape {list(x_hat.shape)}, expected {list(real.shape)} (the shape of real and fake). "
+                + _PER_SAMPLE_EPS)
     d, r = (x_hat - fake).flatten(1), (real - fake).flatten(1)   # x̂ − x̃ = ε (x − x̃), per row
     eps = (d * r).sum(1) / (r * r).sum(1)                        # [B]
     if (d - eps[:, None] * r).abs().max() > 1e-4:

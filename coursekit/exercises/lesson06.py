@@ -94,7 +94,8 @@ def _bce_cases(rng: np.random.Generator) -> list[Case]:
     for _ in range(3):
         real, fake = _logits(rng) + float(rng.uniform(0, 2)), _logits(rng) - float(rng.uniform(0, 2))
         a, b = _labels(rng)
-        cases.append(Case(f"real {tuple(real.shape)}, fake {tuple(fake.shape)} logits, α = {a}, β = {b}", (real, fake, a, b)))
+        label = f"real {tuple(real.shape)}, fake {tuple(fake.shape)} logits, α = {a}, β = {b}"
+        cases.append(Case(label, (real, fake, a, b)))
     a = _labels(rng)[0]
     real, fake = _logits(rng), _logits(rng)
     cases.append(Case(f"one-sided: α = {a}, β = 0", (real, fake, a, 0.0)))

@@ -37,7 +37,8 @@ def _adain_cases(rng: np.random.Generator) -> list[Case]:
         x = _t(rng, b, c, h, h, scale=float(rng.uniform(0.5, 3)), loc=float(rng.normal(0, 2)))
         cases.append(Case(f"x {[b, c, h, h]}", (x, _t(rng, b, c, scale=0.5), _t(rng, b, c, scale=0.5)), atol=1e-4))
     x = _t(rng, 2, 4, 5, 5, scale=2.0)
-    cases.append(Case("γ = β = 0 gives IN(x): the scale starts at 1", (x, torch.zeros(2, 4), torch.zeros(2, 4)), atol=1e-4))
+    cases.append(Case("γ = β = 0 gives IN(x): the scale starts at 1", (x, torch.zeros(2, 4), torch.zeros(2, 4)),
+                      atol=1e-4))
     return cases
 
 

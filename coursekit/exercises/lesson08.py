@@ -24,7 +24,8 @@ def _split_bounds(n: int, splits: int) -> list[tuple[int, int]]:
 
 
 def inception_score(probs: Tensor, splits: int = 10) -> tuple[float, float]:
-    """IS = exp(E_x KL(p(y|x) ‖ p(y))) per split, then (mean, population std) over splits (Salimans et al. 2016, Sec. 4).
+    """IS = exp(E_x KL(p(y|x) ‖ p(y))) per split, then (mean, population std) over splits (Salimans et al. 2016,
+    Sec. 4).
 
     Split i holds rows ``i*N//splits`` to ``(i+1)*N//splits``; ``p(y)`` is the split's mean row.
     """
@@ -323,7 +324,7 @@ def _kid_biased(x: Tensor, y: Tensor) -> float:
 
 
 def _kid_no_gamma(x: Tensor, y: Tensor) -> float:
-    k = lambda a, b: (a @ b.T + 1.0) ** 3  # noqa: E731
+    k = lambda a, b: (a @ b.T + 1.0) ** 3
     m, n = len(x), len(y)
     kxx, kyy = k(x, x), k(y, y)
     return float((kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1)) + (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
