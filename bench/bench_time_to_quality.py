@@ -5,9 +5,10 @@ Two runs on the same images (the offline MNIST subset, 4,000 training digits):
 * **lesson** — lesson 4's DCGAN (``DCGANGenerator(ngf=32)``/``DeepDCGANDiscriminator(ndf=16)``,
   DCGAN initialisation) trained by ``coursekit.train.GANTrainer`` (logits, the
   dataset held as one tensor) with the lesson's settings: batch 64, Adam with lr
-  4e-4 for G and 2e-4 for D, β = (0.5, 0.999), probed through an EMA of G's weights
-  (decay 0.999, ``coursekit.race.ema_generator``). ``--ndf 32 --batch 32 --lr-g 2e-4
-  --ema 0`` gives the lesson's settings before 2026-12-07; ``--d dcgan`` trains the
+  4e-4 for G and 2e-4 for D, β = (0.5, 0.999), R1 on real data with γ = 1, probed through
+  an EMA of G's weights (decay 0.999, ``coursekit.race.ema_generator``). ``--r1 0`` gives the
+  lesson's settings of 2026-12-07 before R1; ``--r1 0 --ndf 32 --batch 32 --lr-g 2e-4 --ema 0``
+  its settings before 2026-12-07; ``--d dcgan`` trains the
   generator against the two-conv ``DCGANDiscriminator`` (before 2026-11-30);
 * **chapter** — a DCGAN written the way the chapter this course grew from
   writes one, as the course specification describes it: a Linear projection to
@@ -95,10 +96,10 @@ class LessonLoop(TrainerLoop):
     """Lesson 4's training: ``GANTrainer`` with its own learning rates, probed through an EMA of G (if ``ema`` > 0)."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, images: torch.Tensor, batch: int,
-                 lr_g: float, lr_d: float, ema: float, seed: int):
+                 lr_g: float, lr_d: float, ema: float, seed: int, r1: float = 0.0):
         self.probe, self.every = None, 0
-        cfg = TrainConfig(steps=0, batch_size=batch, lr_g=lr_g, lr_d=lr_d, betas=BETAS, loss="bce", seed=seed,
-                          progress=False)
+        cfg = TrainConfig(steps=0, batch_size=batch, lr_g=lr_g, lr_d=lr_d, betas=BETAS, loss="bce", r1_weight=r1,
+                          seed=seed, progress=False)
         self.trainer = GANTrainer(generator, discriminator, images, cfg, device="cpu")
         self.G = ema_generator(self.trainer, ema).module if ema > 0 else self.trainer.generator
 
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch", type=int, default=64, help="lesson run: batch size (the lesson's 64)")
     p.add_argument("--lr-g", type=float, default=4e-4, help="lesson run: G's learning rate (the lesson's 4e-4)")
     p.add_argument("--lr-d", type=float, default=2e-4, help="lesson run: D's learning rate (the lesson's 2e-4)")
+    p.add_argument("--r1", type=float, default=1.0, help="lesson run: R1 weight γ on real data (the lesson's 1)")
     p.add_argument("--ema", type=float, default=0.999,
                    help="lesson run: probe an EMA of G with this decay (the lesson's 0.999; 0: the last iterate)")
     p.add_argument("--d", choices=("deep", "dcgan"), default="deep",
@@ -199,9 +201,10 @@ def main(argv: list[str] | None = None) -> dict:
     torch.manual_seed(args.seed)
     D = (DeepDCGANDiscriminator if args.d == "deep" else DCGANDiscriminator)(ndf=args.ndf)
     lesson = LessonLoop(DCGANGenerator(nz=100, ngf=args.ngf), D, images, batch=args.batch, lr_g=args.lr_g,
-                        lr_d=args.lr_d, ema=args.ema, seed=args.seed)
+                        lr_d=args.lr_d, ema=args.ema, seed=args.seed, r1=args.r1)
     print(f"lesson's DCGAN: ngf={args.ngf}, {type(D).__name__}(ndf={args.ndf}), batch {args.batch}, "
-          f"lr G {args.lr_g:g} / D {args.lr_d:g}, " + (f"EMA {args.ema:g}" if args.ema > 0 else "last iterate"))
+          f"lr G {args.lr_g:g} / D {args.lr_d:g}, R1 γ {args.r1:g}, "
+          + (f"EMA {args.ema:g}" if args.ema > 0 else "last iterate"))
     ours = time_to_target(lesson, classifier, args.target, args.min_class, args.every, args.max_seconds,
                           args.n_eval, args.seed, "lesson")
     reached = [x for x in shares if first_reached(ours, x, args.min_class)]

@@ -32,7 +32,7 @@ from coursekit.train import GANTrainer, TrainConfig
 
 NZ, BATCH = 100, 64
 # Lesson 4's settings; the lesson checks that the file's recorded configurations equal its own.
-DCGAN_CONFIG = dict(batch_size=BATCH, lr_g=4e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce")
+DCGAN_CONFIG = dict(batch_size=BATCH, lr_g=4e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce", r1_weight=1.0)
 MLP_CONFIG = dict(batch_size=BATCH, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce")  # lesson 2's
 COMMON = dict(steps=10**9, log_every=100, progress=False, good_state_every=0)
 
