@@ -717,10 +717,14 @@ where = ", ".join(f"{i + 1}" + (" (seed 3 itself)" if i == 0 else " (seed 4 itse
                   for i in unsure)
 at_changes = [step_change[i - 1].item() for i in changes]
 elsewhere = [d.item() for i, d in enumerate(step_change, start=1) if i not in changes]
-moves = (f" The steps where the label changes moved {np.mean(at_changes):.1f} (L2 distance of the pixels, mean) "
-         f"against {np.mean(elsewhere):.1f} for the other steps: "
-         + ("the image changes most where the label changes." if np.mean(at_changes) > np.mean(elsewhere)
-            else "the label changes without a larger jump in the image.")) if changes and elsewhere else ""
+largest = int(step_change.argmax()) + 1  # the step from image `largest` to image `largest + 1`
+moves = (f" The steps where the label changes moved the pixels by {np.mean(at_changes):.1f} on average (L2 "
+         f"distance), the other steps by {np.mean(elsewhere):.1f}: "
+         + ("on average the image changes more where the label changes" if np.mean(at_changes) > np.mean(elsewhere)
+            else "the label changes without a larger jump in the image")
+         + f"; the largest single step, {step_change.max():.1f}, is from image {largest} to {largest + 1}"
+         + (", where the label changes." if largest in changes else ", where the label stays.")
+         ) if changes and elsewhere else ""
 display(Markdown(
     f"Along this path the classifier's label changes {len(changes)} time(s) "
     f"({' → '.join(str(int(label[i])) for i in [0, *changes])}), and {len(unsure)} of the {len(top)} images read "
