@@ -31,7 +31,7 @@ chapter's run is cut at ``--cap`` × the lesson's time to the highest share the
 lesson reached: where it has not reached a share by then, the printed speed-up
 is a lower bound (">").
 
-    python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use; an hour or more
+    python bench/bench_time_to_quality.py                    # threads: 1, as the lessons use; about 15 min
     python bench/bench_time_to_quality.py --max-seconds 60 --every 100   # a short smoke run
     python bench/bench_time_to_quality.py --lesson-only --ngf 64 --batch 64    # other settings of the lesson's DCGAN
     python bench/bench_time_to_quality.py --lesson-only --d dcgan              # against the two-conv discriminator
