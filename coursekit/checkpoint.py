@@ -1,4 +1,10 @@
-"""What a training run keeps: its History, and checkpoints that survive a crash.
+"""What a training run keeps: its History, and checkpoints that describe their models and survive a crash.
+
+A checkpoint (:func:`save_checkpoint`) holds ``{"format": 2, "models": {name: {"class", "args",
+"state"}}, "meta": {...}}``: for each model its class name, its constructor arguments
+(the model's ``init_args``) and its weights, so :func:`load_model` rebuilds it as
+``cls(**args)`` with no guessing; ``cls`` comes from ``coursekit.models.MODEL_CLASSES``.
+``meta`` holds anything plain: the step, a config summary, optimiser states.
 
 A checkpoint is written to ``PATH.tmp`` and then renamed onto ``PATH`` with
 ``os.replace`` (atomic on POSIX and Windows), so a run killed mid-write
@@ -10,15 +16,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["KEYS", "History", "atomic_save", "load_checkpoint", "load_models", "capture_rng", "restore_rng"]
+__all__ = ["FORMAT", "KEYS", "History", "atomic_save", "describe", "save_checkpoint", "load_checkpoint", "build_model",
+           "load_model", "capture_rng", "restore_rng"]
 
 # the keys of a training record (coursekit.train.GANTrainer's callbacks receive these, plus "samples")
 KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
+FORMAT = 2  # the checkpoint layout of this module (1: GANTrainer's undescribed state dicts, before issue 28)
 
 
 @dataclass
@@ -95,30 +103,68 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device | None = "cpu") -> dict:
-    """Load a checkpoint written by :class:`coursekit.train.GANTrainer` (``weights_only=True``)."""
+def describe(model: nn.Module) -> dict[str, Any]:
+    """``{"class", "args", "state"}``: ``model``'s class name, its ``init_args`` and its weights on the CPU.
+
+    A model without ``init_args`` gets ``args = None``: its weights are saved,
+    but :func:`build_model` cannot rebuild it.
+    """
+    args = getattr(model, "init_args", None)
+    return {"class": type(model).__name__, "args": None if args is None else dict(args),
+            "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+
+
+def save_checkpoint(path: str | os.PathLike, models: Mapping[str, nn.Module],
+                    meta: Mapping[str, Any] | None = None) -> Path:
+    """Atomically write each of ``models`` as :func:`describe` gives it, and plain ``meta``."""
+    entries = {name: describe(model) for name, model in models.items()}
+    return atomic_save({"format": FORMAT, "models": entries, "meta": dict(meta or {})}, path)
+
+
+def _rerun(path: Path) -> str:
+    """What to run again to write ``path`` anew: lesson N for a ``runs/NN_*.pt`` file, else its script."""
+    lesson = path.name[:2]
+    return f"re-run lesson {int(lesson)}" if lesson.isdigit() else "re-run the script that wrote it"
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device | None = "cpu") -> dict[str, Any]:
+    """The contents of a :func:`save_checkpoint` file (``weights_only=True``); ``ValueError`` for an older file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; train with checkpoint_every > 0 and checkpoint_path set")
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(state, dict) or "generator" not in state or "discriminator" not in state:
-        raise ValueError(f"{path} is not a GANTrainer checkpoint (no 'generator'/'discriminator' entries)")
-    return state
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise ValueError(f"{path.name} is not a current coursekit checkpoint (format {FORMAT}): it does not record "
+                         f"its models' constructor arguments; {_rerun(path)} to write a current checkpoint")
+    return checkpoint
 
 
-def load_models(
-    path: str | os.PathLike,
-    generator: nn.Module | None = None,
-    discriminator: nn.Module | None = None,
-    map_location: str | torch.device | None = "cpu",
-) -> int:
-    """Load only the weights of a trainer checkpoint into the given models; return its step."""
-    state = load_checkpoint(path, map_location)
-    if generator is not None:
-        generator.load_state_dict(state["generator"])
-    if discriminator is not None:
-        discriminator.load_state_dict(state["discriminator"])
-    return int(state["step"])
+def _model_classes() -> dict[str, type[nn.Module]]:
+    from coursekit.models import MODEL_CLASSES  # imported here: coursekit.models imports this module (via stylegan)
+
+    return MODEL_CLASSES
+
+
+def build_model(entry: Mapping[str, Any]) -> nn.Module:
+    """``cls(**args)`` for a :func:`describe` entry, with its weights loaded strictly (in train mode, as built)."""
+    classes, name, args = _model_classes(), entry["class"], entry["args"]
+    if name not in classes:
+        raise ValueError(f"unknown model class {name!r}: a checkpoint rebuilds only the course's models "
+                         f"({', '.join(sorted(classes))}); build it yourself and load entry['state'] into it")
+    if args is None:
+        raise ValueError(f"this {name} was saved without its constructor arguments (no init_args); "
+                         "build it yourself and load entry['state'] into it")
+    model = classes[name](**args)
+    model.load_state_dict(entry["state"])  # strict: a missing or unexpected weight raises
+    return model
+
+
+def load_model(path: str | os.PathLike, name: str = "generator") -> tuple[nn.Module, dict[str, Any]]:
+    """The model ``name`` of a checkpoint, rebuilt by :func:`build_model`; and the checkpoint's ``meta``."""
+    checkpoint = load_checkpoint(path)
+    if name not in checkpoint["models"]:
+        raise ValueError(f"{Path(path).name} holds no model {name!r}; it holds {sorted(checkpoint['models'])}")
+    return build_model(checkpoint["models"][name]), checkpoint["meta"]
 
 
 def capture_rng(generator: torch.Generator) -> dict[str, Any]:

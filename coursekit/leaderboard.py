@@ -1,7 +1,8 @@
 """A leaderboard of the course's MNIST generators, all measured the same way (lesson 8).
 
-Lessons 2, 4, 5 and 6 save their generators under ``runs/`` (GANTrainer
-checkpoints, or plain state dicts). :func:`prepare` loads one when it is
+Lessons 2, 4, 5 and 6 save their generators under ``runs/`` with
+:func:`coursekit.checkpoint.save_checkpoint` (GANTrainer's checkpoints among them),
+which records each model's class and constructor arguments. :func:`prepare` loads one when it is
 there and otherwise trains a quick stand-in with :class:`coursekit.train.GANTrainer`,
 so the board also works on a fresh machine or in CI; every row says which
 it was, and after how many steps. :func:`evaluate` measures samples with the
@@ -15,7 +16,6 @@ precision/recall all depend on it (Chong & Forsyth 2020; Kynkäänniemi et al. 2
 """
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from coursekit import metrics
+from coursekit.checkpoint import load_model
 from coursekit.features import MNISTClassifier, mnist_features
 from coursekit.models import (
     DCGANDiscriminator,
@@ -41,8 +42,8 @@ from coursekit.runtime import eval_mode, get_device, is_quick, module_device, ru
 from coursekit.train import GANTrainer, TrainConfig
 
 __all__ = [
-    "Contender", "Entrant", "EvalConfig", "contenders", "default_runs_dir", "generator_from_state_dict",
-    "load_generator", "prepare", "sample_images", "fid_infinity", "evaluate", "leaderboard", "format_table",
+    "Contender", "Entrant", "EvalConfig", "contenders", "default_runs_dir", "load_generator", "prepare",
+    "sample_images", "fid_infinity", "evaluate", "leaderboard", "format_table",
 ]
 
 
@@ -59,14 +60,14 @@ def default_runs_dir() -> Path:
 class Contender:
     """A model of an earlier lesson: where its checkpoint lives, and how to train a stand-in for it.
 
-    ``checkpoints``: file names under the runs folder, tried in order.
+    ``checkpoint``: the file name under the runs folder that its lesson writes.
     ``make_generator`` / ``make_discriminator`` / ``config``: the quick stand-in
     trained when no checkpoint loads.
     """
 
     name: str
     lesson: str
-    checkpoints: tuple[str, ...]
+    checkpoint: str
     make_generator: Callable[[], nn.Module]
     make_discriminator: Callable[[], nn.Module]
     config: TrainConfig
@@ -84,23 +85,23 @@ def contenders(quick: bool | None = None) -> tuple[Contender, ...]:
     common = dict(progress=False, log_every=50, seed=0)
     dcgan = dict(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64)  # Radford et al. 2016
     return (
-        Contender("MLP GAN", "02", ("02_mlp_gan.pt", "02_vanilla_gan.pt"),
+        Contender("MLP GAN", "02", "02_mlp_gan.pt",
                   lambda: MLPGenerator(nz=64), lambda: MLPDiscriminator(),
                   TrainConfig(steps=steps(20, 3000), loss="bce", **dcgan, **common)),
-        Contender("DCGAN", "04", ("04_dcgan.pt",),
-                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: DeepDCGANDiscriminator(ndf=32),
-                  # lesson 4's batch of 32: half the time per step, and faster to good digits (docs/benchmarks.md)
-                  TrainConfig(steps=steps(20, 1600), loss="bce", **dict(dcgan, batch_size=32), **common)),
-        Contender("WGAN-GP", "05", ("05_wgan_gp.pt", "05_wgangp.pt"),
+        Contender("DCGAN", "04", "04_dcgan.pt",
+                  lambda: DCGANGenerator(nz=100, ngf=32), lambda: DeepDCGANDiscriminator(ndf=16),
+                  # lesson 4's adjusted setting: D at ndf = 16, lr_g = 2·lr_d, R1 with γ = 1 (Mescheder et al. 2018)
+                  TrainConfig(steps=steps(20, 1600), loss="bce", lr_g=4e-4, lr_d=2e-4, betas=(0.5, 0.999),
+                              batch_size=64, r1_weight=1.0, **common)),
+        Contender("WGAN-GP", "05", "05_wgan_gp.pt",
                   lambda: DCGANGenerator(nz=100, ngf=32), lambda: WGANCritic(ndf=32),
                   # Gulrajani et al. 2017: λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)
                   TrainConfig(steps=steps(2, 200), loss="wgan", gp_weight=10.0, n_critic=5, lr_g=1e-4,
                               lr_d=1e-4, betas=(0.0, 0.9), batch_size=64, **common)),
-        Contender("SN-GAN", "05", ("05_sn_gan.pt", "05_sngan.pt", "05_spectral_norm.pt"),
+        Contender("SN-GAN", "05", "05_sn_gan.pt",
                   lambda: DCGANGenerator(nz=100, ngf=32), lambda: SNDiscriminator(ndf=32),
                   TrainConfig(steps=steps(10, 800), loss="bce", **dcgan, **common)),
-        Contender("DCGAN + one-sided smoothing (0.9)", "06",
-                  ("06_one_sided.pt", "06_label_smoothing.pt", "06_one_sided_smoothing.pt"),
+        Contender("DCGAN + one-sided smoothing (0.9)", "06", "06_one_sided.pt",
                   lambda: DCGANGenerator(nz=100, ngf=32), lambda: DCGANDiscriminator(ndf=32),
                   TrainConfig(steps=steps(10, 800), loss="bce", real_label=0.9, **dcgan, **common)),
     )
@@ -109,61 +110,12 @@ def contenders(quick: bool | None = None) -> tuple[Contender, ...]:
 # ------------------------------------------------------------------ loading
 
 
-def _generator_state(obj) -> dict[str, torch.Tensor]:
-    """The generator's state dict inside a GANTrainer checkpoint (``obj["generator"]``) or a plain state dict."""
-    if isinstance(obj, dict) and isinstance(obj.get("generator"), dict):
-        return obj["generator"]
-    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return obj
-    raise ValueError("not a generator checkpoint: expected a GANTrainer checkpoint (with a 'generator' entry) "
-                     "or a generator's state_dict()")
-
-
-def generator_from_state_dict(state: dict[str, torch.Tensor]) -> nn.Module:
-    """Rebuild an :class:`MLPGenerator` or a :class:`DCGANGenerator` from its weights alone, and load them.
-
-    The architecture is read off the weight shapes: Linear weights ``[out, in]``
-    give an MLP's ``nz`` and widths; a DCGAN's first ConvTranspose weight
-    ``[nz, ngf·2^(n-1), s0, s0]`` gives ``nz``, ``ngf`` and the image size
-    ``s0·2^n`` (n + 1 ConvTranspose layers in all). Raises ``ValueError`` when
-    the weights fit neither.
-    """
-    weights = [(k, v) for k, v in state.items() if k.startswith("net.") and k.endswith(".weight")]
-    weights.sort(key=lambda kv: int(kv[0].split(".")[1]))
-    convs = [v for _, v in weights if v.dim() == 4]
-    try:
-        if convs:  # DCGANGenerator: ConvTranspose weights are [in, out, k, k]
-            first, last = convs[0], convs[-1]
-            nz, ch, s0 = first.shape[0], first.shape[1], first.shape[2]
-            n = len(convs) - 1
-            ngf = ch // 2 ** (n - 1)
-            size = s0 * 2 ** n
-            generator: nn.Module = DCGANGenerator(nz=nz, ngf=ngf, image_shape=(last.shape[1], size, size))
-        else:  # MLPGenerator: Linear weights are [out, in]
-            mats = [v for _, v in weights if v.dim() == 2]
-            if not mats:
-                raise ValueError("no Linear or ConvTranspose weights under 'net.'")
-            out = mats[-1].shape[0]
-            side = math.isqrt(out)
-            if side * side != out:
-                raise ValueError(f"the last layer has {out} outputs, not a square single-channel image")
-            batchnorm = any(k.endswith("running_mean") for k in state)  # lesson 2's MLPGenerator(batchnorm=True)
-            generator = MLPGenerator(nz=mats[0].shape[1], hidden=[m.shape[0] for m in mats[:-1]],
-                                     out_shape=(1, side, side), batchnorm=batchnorm)
-        generator.load_state_dict(state)  # strict: any mismatch raises
-    except (RuntimeError, ValueError, IndexError) as err:
-        first = str(err).strip().splitlines()[0].rstrip(":. ")
-        raise ValueError(f"cannot rebuild a coursekit MLPGenerator or DCGANGenerator from these weights ({first}); "
-                         "save the generator of a coursekit model, or load it yourself") from err
-    return generator
-
-
 def load_generator(path: str | Path) -> tuple[nn.Module, int | None]:
-    """A generator saved by a lesson (GANTrainer checkpoint or state dict), in eval mode; and its step if known."""
-    obj = torch.load(Path(path), map_location="cpu", weights_only=True)
-    generator = generator_from_state_dict(_generator_state(obj))
-    step = obj.get("step") if isinstance(obj, dict) else None
-    return generator.eval(), (int(step) if isinstance(step, (int, torch.Tensor)) else None)
+    """The generator of a :func:`coursekit.checkpoint.save_checkpoint` file (a lesson's or GANTrainer's), rebuilt
+    as ``cls(**args)``, in eval mode; and its step if recorded. ``ValueError`` for an older file."""
+    generator, meta = load_model(path, "generator")
+    step = meta.get("step")
+    return generator.eval(), (None if step is None else int(step))
 
 
 @dataclass
@@ -180,6 +132,22 @@ class Entrant:
     note: str = ""
 
 
+def _try_load(contender: Contender, path: Path, shown: Path, train_missing: bool) -> tuple[nn.Module | None,
+                                                                                          int | None, str]:
+    """``(generator, step, "")`` when ``path`` loads and is long enough, else ``(None, None, why not)``."""
+    try:
+        generator, step = load_generator(path)
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"{contender.name:34s} skipping {shown}: not loadable ({str(err).splitlines()[0][:200]})")
+        return None, None, f"{shown} not loadable: {err}"
+    wanted = contender.config.steps
+    if train_missing and step is not None and step < wanted:
+        print(f"{contender.name:34s} skipping {shown}: only {step} steps (fewer than the stand-in's {wanted}; "
+              "rerun its lesson in full mode to use it)")
+        return None, None, f"{shown} has only {step} steps (a quick-mode run?), fewer than the stand-in's {wanted}"
+    return generator, step, ""
+
+
 def prepare(contender: Contender, data: torch.Tensor, runs_dir: str | Path | None = None,
             device: torch.device | str | None = None, train_missing: bool = True) -> Entrant:
     """Load ``contender``'s checkpoint from ``runs_dir``, or train its stand-in on ``data`` when none loads.
@@ -188,40 +156,26 @@ def prepare(contender: Contender, data: torch.Tensor, runs_dir: str | Path | Non
     (e.g. saved by a lesson run in quick mode) is passed over, with a note,
     unless ``train_missing=False``.
     """
-    notes = []
     runs_dir = default_runs_dir() if runs_dir is None else Path(runs_dir)
-    for name in contender.checkpoints:
-        path = runs_dir / name
-        if not path.is_file():
-            continue
-        shown = Path(runs_dir.name) / name  # printed as e.g. runs/02_mlp_gan.pt, never a machine-specific path
-        try:
-            generator, step = load_generator(path)
-        except (ValueError, RuntimeError, OSError) as err:
-            notes.append(f"{shown} not loadable: {err}")
-            print(f"{contender.name:34s} skipping {shown}: not loadable ({str(err).splitlines()[0][:160]})")
-            continue
-        if train_missing and step is not None and step < contender.config.steps:
-            notes.append(f"{shown} has only {step} steps (a quick-mode run?), fewer than the stand-in's "
-                         f"{contender.config.steps}")
-            print(f"{contender.name:34s} skipping {shown}: only {step} steps (fewer than the stand-in's "
-                  f"{contender.config.steps}; rerun its lesson in full mode to use it)")
-            continue
-        print(f"{contender.name:34s} loaded from {shown}" + (f" (step {step})" if step is not None else ""))
-        return Entrant(contender.name, contender.lesson, generator.to(get_device(device)), "loaded", step, path)
+    path = runs_dir / contender.checkpoint
+    shown = Path(runs_dir.name) / contender.checkpoint  # printed as e.g. runs/02_mlp_gan.pt, never a machine path
+    note = ""
+    if path.is_file():
+        generator, step, note = _try_load(contender, path, shown, train_missing)
+        if generator is not None:
+            print(f"{contender.name:34s} loaded from {shown}" + (f" (step {step})" if step is not None else ""))
+            return Entrant(contender.name, contender.lesson, generator.to(get_device(device)), "loaded", step, path)
     if not train_missing:
-        names = ", ".join(contender.checkpoints)
-        raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({names})")
+        raise FileNotFoundError(f"no checkpoint for {contender.name} in {runs_dir} ({contender.checkpoint})")
     cfg = contender.config
     t0 = time.perf_counter()
     trainer = GANTrainer(contender.make_generator(), contender.make_discriminator(), data, cfg, device=device)
     trainer.train()
     seconds = time.perf_counter() - t0
-    why = "no usable checkpoint" if notes else "no checkpoint"
+    why = "no usable checkpoint" if note else "no checkpoint"
     print(f"{contender.name:34s} {why}: trained here, {cfg.steps} steps in {seconds:.0f} s")
     generator = trainer.generator.eval()
-    return Entrant(contender.name, contender.lesson, generator, "trained here", cfg.steps, None, seconds,
-                   "; ".join(notes))
+    return Entrant(contender.name, contender.lesson, generator, "trained here", cfg.steps, None, seconds, note)
 
 
 # ------------------------------------------------------------------ measuring

@@ -19,6 +19,10 @@ discriminators return raw logits and critics raw scores, both of shape ``[B]``
   ``coursekit.packing`` and are re-exported here.
 - ``spectral_norms`` / ``frobenius_norms``: measure what SN promises, and the
   classic mistake (``torch.norm(W)`` is the Frobenius norm, not σ_max).
+- Every model keeps its constructor arguments as plain data in ``init_args``
+  (tuples as lists), written out in its ``__init__``; ``MODEL_CLASSES`` maps class
+  names to classes. With both, ``coursekit.checkpoint`` rebuilds a saved model
+  as ``cls(**init_args)``.
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ __all__ = [
     "DCGANGenerator", "DCGANDiscriminator", "DeepDCGANDiscriminator", "WGANCritic", "SNDiscriminator",
     "MinibatchStdDev", "PackedDiscriminator", "pack", "StyleGenerator", "StyleDiscriminator",
     "dcgan_init", "apply_spectral_norm", "spectral_norms", "frobenius_norms",
-    "count_parameters",
+    "count_parameters", "MODEL_CLASSES",
 ]
 
 Tensor = torch.Tensor
@@ -181,6 +185,8 @@ class MLPGenerator(nn.Module):
     def __init__(self, nz: int = 64, hidden: Sequence[int] = (256, 512),
                  out_shape: Sequence[int] = (1, 28, 28), tanh: bool = True, batchnorm: bool = False):
         super().__init__()
+        self.init_args = {"nz": nz, "hidden": list(hidden), "out_shape": list(out_shape), "tanh": tanh,
+                          "batchnorm": batchnorm}
         self.nz, self.out_shape = nz, tuple(out_shape)
         widths = [nz, *hidden]
         layers: list[nn.Module] = []
@@ -213,6 +219,8 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")
+        self.init_args = {"in_shape": list(in_shape), "hidden": list(hidden), "pack": pack,
+                          "minibatch_std": minibatch_std, "spectral_norm": spectral_norm, "group_size": group_size}
         self.in_shape, self.pack = tuple(in_shape), pack
         widths = [pack * math.prod(self.in_shape), *hidden]
         layers: list[nn.Module] = []
@@ -248,6 +256,8 @@ class MLP2DGenerator(nn.Module):
     def __init__(self, nz: int = 2, width: int = 128, depth: int = 3, out_features: int = 2,
                  batchnorm: bool = False):
         super().__init__()
+        self.init_args = {"nz": nz, "width": width, "depth": depth, "out_features": out_features,
+                          "batchnorm": batchnorm}
         self.nz, self.out_shape, self.batchnorm = nz, (out_features,), batchnorm
         widths = [nz] + [width] * depth
         layers: list[nn.Module] = []
@@ -272,6 +282,8 @@ class MLP2DDiscriminator(MLPDiscriminator):
                  minibatch_std: bool = False, spectral_norm: bool = False, group_size: int | None = None):
         super().__init__(in_shape=(in_features,), hidden=(width,) * depth, pack=pack,
                          minibatch_std=minibatch_std, spectral_norm=spectral_norm, group_size=group_size)
+        self.init_args = {"in_features": in_features, "width": width, "depth": depth, "pack": pack,
+                          "minibatch_std": minibatch_std, "spectral_norm": spectral_norm, "group_size": group_size}
 
 
 # ------------------------------------------------------------------ DCGAN family
@@ -289,6 +301,7 @@ class DCGANGenerator(nn.Module):
 
     def __init__(self, nz: int = 100, ngf: int = 64, image_shape: Sequence[int] = (1, 28, 28)):
         super().__init__()
+        self.init_args = {"nz": nz, "ngf": ngf, "image_shape": list(image_shape)}
         c, h, _ = _check_image_shape(image_shape)
         s0, n = _pyramid(h)
         self.nz, self.image_shape = nz, (c, h, h)
@@ -369,6 +382,8 @@ class DCGANDiscriminator(_ConvDiscriminator):
     def __init__(self, image_shape: Sequence[int] = (1, 28, 28), ndf: int = 64,
                  minibatch_std: bool = False, group_size: int | None = None):
         super().__init__(image_shape, ndf, "batch", minibatch_std, group_size)
+        self.init_args = {"image_shape": list(image_shape), "ndf": ndf, "minibatch_std": minibatch_std,
+                          "group_size": group_size}
         dcgan_init(self)
 
 
@@ -390,6 +405,7 @@ class DeepDCGANDiscriminator(nn.Module):
 
     def __init__(self, image_shape: Sequence[int] = (1, 28, 28), ndf: int = 32):
         super().__init__()
+        self.init_args = {"image_shape": list(image_shape), "ndf": ndf}
         c, h, _ = _check_image_shape(image_shape)
         self.image_shape = (c, h, h)
         widths = [c, ndf, 2 * ndf, 4 * ndf, 4 * ndf]
@@ -423,6 +439,8 @@ class WGANCritic(_ConvDiscriminator):
             raise ValueError("a WGAN-GP critic must not use BatchNorm (the penalty is per sample); "
                              "use norm='layer' or norm='none'")
         super().__init__(image_shape, ndf, norm, minibatch_std, group_size)
+        self.init_args = {"image_shape": list(image_shape), "ndf": ndf, "norm": norm, "minibatch_std": minibatch_std,
+                          "group_size": group_size}
         dcgan_init(self)
 
 
@@ -438,4 +456,15 @@ class SNDiscriminator(_ConvDiscriminator):
     def __init__(self, image_shape: Sequence[int] = (1, 28, 28), ndf: int = 64,
                  minibatch_std: bool = False, group_size: int | None = None):
         super().__init__(image_shape, ndf, "none", minibatch_std, group_size)
+        self.init_args = {"image_shape": list(image_shape), "ndf": ndf, "minibatch_std": minibatch_std,
+                          "group_size": group_size}
         apply_spectral_norm(dcgan_init(self))  # init first, then SN (its σ̂ is estimated on the init)
+
+
+# ------------------------------------------------------------------ the registry
+
+# class name -> class, for every course model a checkpoint can rebuild (coursekit.checkpoint.build_model)
+MODEL_CLASSES: dict[str, type[nn.Module]] = {cls.__name__: cls for cls in (
+    MLPGenerator, MLPDiscriminator, MLP2DGenerator, MLP2DDiscriminator, DCGANGenerator, DCGANDiscriminator,
+    DeepDCGANDiscriminator, WGANCritic, SNDiscriminator, StyleGenerator, StyleDiscriminator,
+)}

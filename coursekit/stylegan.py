@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from coursekit.checkpoint import atomic_save
+from coursekit.checkpoint import build_model, load_checkpoint, save_checkpoint
 from coursekit.packing import MinibatchStdDev
 
 NOISE_MODES = ("random", "const", "none")
@@ -59,6 +59,17 @@ class StyleGANConfig:
     @property
     def num_ws(self) -> int:
         return 2 * len(self.channels)
+
+    def as_args(self) -> dict:
+        """The fields as plain data (tuples as lists), as a checkpoint stores them."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_args(cls, config: StyleGANConfig | dict | None) -> StyleGANConfig:
+        """A config from :meth:`as_args`'s dict (lists back to tuples), a config, or None (the defaults)."""
+        if isinstance(config, dict):
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+        return config or cls()
 
 
 def lrelu(x: Tensor) -> Tensor:
@@ -235,9 +246,10 @@ class StyleGenerator(nn.Module):
     4×4, 2–3 at 8×8, 4–5 at 16×16 (``num_ws = 6`` with the default config; 6–7 at 32×32 with one more width).
     """
 
-    def __init__(self, config: StyleGANConfig | None = None):
+    def __init__(self, config: StyleGANConfig | dict | None = None):
         super().__init__()
-        self.config = config = config or StyleGANConfig()
+        self.config = config = StyleGANConfig.from_args(config)
+        self.init_args = {"config": config.as_args()}
         self.mapping = MappingNetwork(config.z_dim, config.w_dim, config.mapping_layers, config.mapping_lr_mul)
         self.synthesis = SynthesisNetwork(config)
         self.num_ws = self.synthesis.num_ws
@@ -328,9 +340,10 @@ class DBlock(nn.Module):
 class StyleDiscriminator(nn.Module):
     """A residual discriminator for ``[B, 3, R, R]`` images (R = ``config.resolution``); returns logits ``[B]``."""
 
-    def __init__(self, config: StyleGANConfig | None = None):
+    def __init__(self, config: StyleGANConfig | dict | None = None):
         super().__init__()
-        config = config or StyleGANConfig()
+        config = StyleGANConfig.from_args(config)
+        self.init_args = {"config": config.as_args()}
         ch = config.d_channels
         self.from_rgb = EqualConv2d(config.img_channels, ch[0], 1)
         self.rgb_bias = nn.Parameter(torch.zeros(ch[0]))
@@ -358,30 +371,24 @@ class StyleDiscriminator(nn.Module):
 
 
 def save_stylegan(path: str | Path, G: StyleGenerator, D: StyleDiscriminator | None = None, meta: dict | None = None):
-    """Save ``G`` (and optionally ``D``) with their config and ``meta`` (seed, command, metrics)."""
-    state = {"config": asdict(G.config), "G": G.state_dict(), "meta": meta or {}}
-    if D is not None:
-        state["D"] = D.state_dict()
-    atomic_save(state, path)  # a kill mid-save keeps the last good checkpoint
+    """Save ``G`` (and optionally ``D``), each with its config, and ``meta`` (seed, command, metrics), atomically."""
+    save_checkpoint(path, {"G": G} if D is None else {"G": G, "D": D}, meta)
 
 
 def load_stylegan(
     path: str | Path | None = None, device: torch.device | str = "cpu", with_discriminator: bool = False
 ):
-    """Load the shipped (or a given) checkpoint: returns ``G`` in eval mode, or ``(G, D, meta)``."""
+    """Load the shipped (or a given) checkpoint: returns ``G`` in eval mode, or ``(G, D, meta)``.
+
+    A checkpoint without ``D`` gives a freshly initialised ``D`` of ``G``'s config.
+    """
     path = Path(path) if path is not None else WEIGHTS
     if not path.exists():
         raise FileNotFoundError(f"no StyleGAN checkpoint at {path}; train one with `python scripts/train_stylegan.py`")
-    state = torch.load(path, map_location=device, weights_only=True)
-    cfg = dict(state["config"])
-    cfg["channels"], cfg["d_channels"] = tuple(cfg["channels"]), tuple(cfg["d_channels"])
-    config = StyleGANConfig(**cfg)
-    G = StyleGenerator(config).to(device)
-    G.load_state_dict(state["G"])
-    G.eval()
+    checkpoint = load_checkpoint(path)
+    G = build_model(checkpoint["models"]["G"]).to(device).eval()
     if not with_discriminator:
         return G
-    D = StyleDiscriminator(config).to(device)
-    if "D" in state:
-        D.load_state_dict(state["D"])
-    return G, D, state.get("meta", {})
+    entry = checkpoint["models"].get("D")
+    D = build_model(entry) if entry is not None else StyleDiscriminator(G.config)
+    return G, D.to(device), checkpoint["meta"]

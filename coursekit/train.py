@@ -39,8 +39,8 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from tqdm.auto import tqdm
 
-from coursekit import losses
-from coursekit.checkpoint import KEYS, History, atomic_save, capture_rng, restore_rng
+from coursekit import checkpoint, losses
+from coursekit.checkpoint import KEYS, History, capture_rng, restore_rng
 from coursekit.runtime import eval_mode, get_device, show_progress
 
 __all__ = ["LOSSES", "TrainConfig", "History", "TrainingDiverged", "gan_step", "GANTrainer"]
@@ -61,12 +61,9 @@ _SCALARS = ("g_loss", "grad_norm_g", "d_real", "d_fake")  # a step's numbers bes
 class TrainConfig:
     """Everything a training run needs besides the models and the data.
 
-    ``d_loss_fn`` / ``g_loss_fn`` replace the named loss's functions (same
-    signature: for ``"bce"``/``"saturating"`` the D loss is called as
-    ``fn(real_logits, fake_logits, real_label=..., fake_label=...)``, otherwise
-    ``fn(real, fake)``; the G loss as ``fn(fake_logits)``). ``r1_weight`` is
-    γ in γ/2·E‖∇D(x)‖². ``instance_noise`` is the std at step 0, annealed
-    linearly to 0 at ``instance_noise_steps`` (default: ``steps``).
+    ``loss`` names a pair of :data:`LOSSES`. ``r1_weight`` is γ in γ/2·E‖∇D(x)‖².
+    ``instance_noise`` is the std at step 0, annealed linearly to 0 at ``steps``.
+    ``checkpoint_path``: where :meth:`GANTrainer.train` writes a checkpoint at its end.
     """
 
     steps: int = 1000
@@ -81,20 +78,16 @@ class TrainConfig:
     real_label: float = 1.0
     fake_label: float = 0.0
     instance_noise: float = 0.0
-    instance_noise_steps: int | None = None
     nz: int | None = None
     log_every: int = 10
     snapshot_every: int = 0  # 0 = no snapshots
     n_snapshot: int = 64
-    checkpoint_every: int = 0  # 0 = only at the end of train() when checkpoint_path is set
     checkpoint_path: str | os.PathLike | None = None
     good_state_every: int = 50  # in-memory copy of the last good state, for the NaN guard
     seed: int = 0
     progress: bool | None = None  # None: tqdm.auto unless quick mode or CI
     channels_last: bool = False
     amp: bool | None = None  # None: bf16 autocast on CUDA only (never on CPU, where it is slower)
-    d_loss_fn: Callable[..., Tensor] | None = None
-    g_loss_fn: Callable[..., Tensor] | None = None
 
     def __post_init__(self) -> None:
         def need(ok: bool, msg: str) -> None:
@@ -114,24 +107,19 @@ class TrainConfig:
              f"label smoothing needs loss='bce' or 'saturating' (loss={self.loss!r} has no labels); "
              "use real_label=1.0, fake_label=0.0")
         need(self.instance_noise >= 0, f"instance_noise must be >= 0, got {self.instance_noise}")
-        need(self.instance_noise_steps is None or self.instance_noise_steps >= 1, "instance_noise_steps must be >= 1")
         need(self.nz is None or self.nz >= 1, f"nz must be >= 1, got {self.nz}")
         need(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
-        for name in ("snapshot_every", "checkpoint_every", "good_state_every"):
+        for name in ("snapshot_every", "good_state_every"):
             need(getattr(self, name) >= 0, f"{name} must be >= 0 (0 turns it off)")
         need(self.n_snapshot >= 1, f"n_snapshot must be >= 1, got {self.n_snapshot}")
-        need(self.checkpoint_every == 0 or self.checkpoint_path is not None,
-             "checkpoint_every > 0 needs checkpoint_path, e.g. 'runs/dcgan.pt'")
         need(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative int, got {self.seed!r}")
 
     def summary(self) -> dict[str, Any]:
-        """The fields as plain values (functions by name), as stored in checkpoints."""
+        """The fields as plain values (tuples as lists, paths as strings), as stored in checkpoints."""
         out = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if callable(v):
-                v = getattr(v, "__qualname__", repr(v))
-            elif isinstance(v, os.PathLike):
+            if isinstance(v, os.PathLike):
                 v = os.fspath(v)
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
@@ -218,7 +206,7 @@ def _mean_score(out: Tensor, bce: bool) -> Tensor:
 
 
 def _d_loss(cfg: TrainConfig, real_out: Tensor, fake_out: Tensor) -> Tensor:
-    d_loss_fn = cfg.d_loss_fn or LOSSES[cfg.loss][0]
+    d_loss_fn = LOSSES[cfg.loss][0]
     if cfg.loss in _BCE:  # labels 1 and 0, or smoothed ones
         return d_loss_fn(real_out, fake_out, real_label=cfg.real_label, fake_label=cfg.fake_label)
     return d_loss_fn(real_out, fake_out)
@@ -237,7 +225,7 @@ def gan_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, opt_d: Optimizer, dat
     ``grad_norm_g`` and ``d_real``/``d_fake``, the batch means of σ(D(·)) for the BCE losses, else of D(·).
     """
     B, nz, device = cfg.batch_size, int(cfg.nz or G.nz), data.device
-    g_loss_fn = cfg.g_loss_fn or LOSSES[cfg.loss][1]
+    g_loss_fn = LOSSES[cfg.loss][1]
     noisy = lambda x: losses.instance_noise(x, noise_std, generator=rng)
     reuse = cfg.n_critic == 1  # one G forward per step: D trains on fake.detach(), G on fake
     d_losses, d_norms = [], []
@@ -305,15 +293,14 @@ class GANTrainer:
         self.fixed_z = torch.randn(config.n_snapshot, self.nz,
                                    generator=torch.Generator().manual_seed(config.seed + 1)).to(self.device)
         self.history, self.step, self._elapsed = History(), 0, 0.0
-        self._last_finite, self._good, self._saved = None, None, -1  # last finite record, good state, checkpoint
+        self._last_finite, self._good = None, None  # the last finite record, the last good state
         if config.progress is not False:  # progress=False asks for a quiet trainer: no banner either
             print(f"GANTrainer | seed={config.seed} | device={self.device} | loss={config.loss} | amp={self.amp} "
                   f"| data={tuple(data.shape)} | nz={self.nz}")
 
     def noise_std(self, step: int) -> float:
-        """Instance-noise std at ``step``: linear from ``instance_noise`` to 0."""
-        horizon = self.config.instance_noise_steps or max(self.config.steps, 1)
-        return self.config.instance_noise * max(0.0, 1.0 - step / horizon)
+        """Instance-noise std at ``step``: linear from ``instance_noise`` to 0 at ``config.steps``."""
+        return self.config.instance_noise * max(0.0, 1.0 - step / max(self.config.steps, 1))
 
     @torch.no_grad()
     def sample(self, n: int | None = None, z: Tensor | None = None) -> Tensor:
@@ -337,7 +324,7 @@ class GANTrainer:
         self.discriminator.train()
         if cfg.snapshot_every and self.step == 0 and not self.history.snapshots:
             self.history.snapshots.append((0, self.sample()))
-        self._good, self._saved = (self._capture() if cfg.good_state_every else None), -1
+        self._good = self._capture() if cfg.good_state_every else None
         end, t0 = self.step + n, time.perf_counter() - self._elapsed
         with tqdm(total=n, disable=not show_progress(cfg.progress), desc="train", unit="step", leave=False) as bar:
             try:
@@ -349,7 +336,7 @@ class GANTrainer:
                     self._restore(self._good)
                 print(f"interrupted; trainer state restored to step {self.step}")
                 raise
-        if cfg.checkpoint_path and n > 0 and self._saved != self.step:
+        if cfg.checkpoint_path and n > 0:
             self.save_checkpoint()
         return self.history
 
@@ -395,14 +382,10 @@ class GANTrainer:
 
     # ------------------------------------------------------------------ state: NaN guard and checkpoints
     def _keep_state(self) -> None:
-        """Every ``good_state_every`` steps a copy in memory, every ``checkpoint_every`` steps one on disk."""
-        cfg = self.config
-        ckpt_now = cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
-        if ckpt_now or (cfg.good_state_every and self.step % cfg.good_state_every == 0):
-            self._good = self._capture() if cfg.good_state_every else None
-            if ckpt_now:
-                self.save_checkpoint(state=self._good)
-                self._saved = self.step
+        """Every ``good_state_every`` steps a copy of the state in memory."""
+        every = self.config.good_state_every
+        if every and self.step % every == 0:
+            self._good = self._capture()
 
     def _capture(self) -> dict[str, Any]:
         """A deep copy of everything training changes (history by length only)."""
@@ -411,22 +394,39 @@ class GANTrainer:
                 "opt_d": copy.deepcopy(self.opt_d.state_dict()), "rng": capture_rng(self._rng),
                 "n_records": len(self.history), "n_snapshots": len(self.history.snapshots)}
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        """Go back to a state :meth:`_capture` took."""
+    def _load_state(self, state: dict[str, Any]) -> None:
+        """Load models, optimisers, RNG states, step and elapsed time from a :meth:`_capture`-like dict."""
         for name in ("generator", "discriminator", "opt_g", "opt_d"):
             getattr(self, name).load_state_dict(state[name])
         restore_rng(state["rng"], self._rng)
         self.step, self._elapsed = int(state["step"]), float(state["elapsed"])
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Go back to a state :meth:`_capture` took."""
+        self._load_state(state)
         self.history.truncate(state["n_records"], state["n_snapshots"])
 
-    def save_checkpoint(self, path: str | os.PathLike | None = None, state: dict | None = None) -> Path:
-        """Atomically write G, D, both optimisers, RNG states, step, history and fixed noise."""
+    def save_checkpoint(self, path: str | os.PathLike | None = None) -> Path:
+        """Atomically write G and D (class, constructor arguments, weights), both optimisers, RNG states, step,
+        history, fixed noise and config, with :func:`coursekit.checkpoint.save_checkpoint`."""
         path = path or self.config.checkpoint_path
         if path is None:
             raise ValueError("no checkpoint path: pass one or set TrainConfig(checkpoint_path=...)")
-        state = {k: v for k, v in (state or self._capture()).items() if k not in ("n_records", "n_snapshots")}
-        state.update(history=self.history.state_dict(), fixed_z=self.fixed_z, config=self.config.summary(), version=1)
-        return atomic_save(state, path)
+        meta = {"step": self.step, "elapsed": self._elapsed, "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "rng": capture_rng(self._rng), "history": self.history.state_dict(),
+                "fixed_z": self.fixed_z.cpu(), "config": self.config.summary()}
+        models = {"generator": self.generator, "discriminator": self.discriminator}
+        return checkpoint.save_checkpoint(path, models, meta)
+
+    def load_checkpoint(self, path: str | os.PathLike) -> int:
+        """Resume from a :meth:`save_checkpoint` file: weights (strictly), optimisers, RNG states, step, history and
+        fixed noise; return the step. Training on from here gives what training straight through would."""
+        saved = checkpoint.load_checkpoint(path)
+        meta = saved["meta"]
+        self._load_state({**meta, **{name: saved["models"][name]["state"] for name in ("generator", "discriminator")}})
+        self.history = History.from_state_dict(meta["history"])
+        self.fixed_z = meta["fixed_z"].to(self.device)
+        return self.step
 
 
 def _copy_state(module: nn.Module) -> dict[str, Tensor]:

@@ -25,7 +25,10 @@ one float scale per output channel, everything else float16, so that nine
 generators fit in about 2 MB; :func:`dequantize` rebuilds a float state dict,
 and the last curve point is measured on the dequantised generator as well),
 the curves, the command, the settings, steps, images seen, CPU and wall
-seconds, the torch version and the date. The file is rewritten after every run,
+seconds, the torch version and the date; and, as ``generator_model``, the
+generators' class and constructor arguments, so that
+``coursekit.checkpoint.build_model({**file["generator_model"], "state": dequantize(run["generator"])})``
+rebuilds any of them. The file is rewritten after every run,
 so an interrupted run keeps what it finished; ``--resume`` skips the runs
 already in ``--out`` (same settings only).
 
@@ -61,6 +64,17 @@ METHODS = {
 }
 
 
+def make_generator() -> DCGANGenerator:
+    """Every run's generator, untrained."""
+    return DCGANGenerator(nz=NZ, ngf=WIDTH)
+
+
+def generator_model() -> dict:
+    """The generators' class and constructor arguments, as the file records them (``generator_model``)."""
+    G = make_generator()
+    return {"class": type(G).__name__, "args": G.init_args}
+
+
 def quantize(state: dict[str, torch.Tensor]) -> dict:
     """4-D float weights -> {"q": int8, "scale": float32 per output channel}; other floats -> float16; ints kept."""
     out = {}
@@ -93,7 +107,7 @@ def run(name: str, seed: int, images: torch.Tensor, args, classifier, test_feats
     """Train one method with one seed for ``args.cpu_seconds`` of CPU time, measured every ``args.every`` CPU s."""
     make_d, settings = METHODS[name]
     torch.manual_seed(seed)
-    G, D = DCGANGenerator(nz=NZ, ngf=WIDTH), make_d()
+    G, D = make_generator(), make_d()
     cfg = TrainConfig(batch_size=BATCH, seed=seed, progress=False, good_state_every=0, log_every=10**9, **settings)
     trainer = GANTrainer(G, D, images, cfg, device="cpu")
     chunk = 2 if cfg.n_critic > 1 else 10
@@ -118,7 +132,7 @@ def run(name: str, seed: int, images: torch.Tensor, args, classifier, test_feats
             c0 += time.process_time() - c1
             mark += args.every
     packed = quantize(G.state_dict())
-    G_q = DCGANGenerator(nz=NZ, ngf=WIDTH)
+    G_q = make_generator()
     G_q.load_state_dict(dequantize(packed))
     with torch.no_grad():
         quantized = measure(G_q.eval()(z), classifier, test_feats)
@@ -151,7 +165,7 @@ def main() -> None:
     test_feats, _ = mnist_features(load_mnist(train=False)[0], classifier=classifier, progress=False)
     settings = {"cpu_seconds": args.cpu_seconds, "decay": args.decay, "decay_fraction": args.decay_fraction,
                 "every": args.every, "models": {"nz": NZ, "ngf": WIDTH, "ndf": WIDTH, "batch_size": BATCH},
-                "n_data": len(images)}
+                "generator_model": generator_model(), "n_data": len(images)}
     runs: dict[str, list[dict]] = {name: [] for name in METHODS}
     spent = 0.0
     if args.resume and args.out.exists():

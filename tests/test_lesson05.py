@@ -107,26 +107,28 @@ def test_the_lesson_declares_its_protocol_before_the_runs_and_has_no_process_tal
 def test_the_lesson_saves_the_checkpoints_lesson_8_looks_for():
     from coursekit.leaderboard import contenders
 
-    wanted = {c.name: c.checkpoints for c in contenders(quick=False)}
-    assert '"05_wgan_gp.pt"' in LESSON and "05_wgan_gp.pt" in wanted["WGAN-GP"]
-    assert '"05_sn_gan.pt"' in LESSON and "05_sn_gan.pt" in wanted["SN-GAN"]
+    wanted = {c.name: c.checkpoint for c in contenders(quick=False)}
+    assert '"05_wgan_gp.pt"' in LESSON and wanted["WGAN-GP"] == "05_wgan_gp.pt"
+    assert '"05_sn_gan.pt"' in LESSON and wanted["SN-GAN"] == "05_sn_gan.pt"
     lesson6 = (ROOT / "notebooks" / "06_label_smoothing.py").read_text(encoding="utf-8")
-    assert '"06_one_sided.pt"' in lesson6 and "06_one_sided.pt" in wanted["DCGAN + one-sided smoothing (0.9)"]
+    assert '"06_one_sided.pt"' in lesson6 and wanted["DCGAN + one-sided smoothing (0.9)"] == "06_one_sided.pt"
 
 
 def test_a_generator_saved_the_lessons_way_loads_on_the_leaderboard(tmp_path):
+    from coursekit.checkpoint import build_model, save_checkpoint
     from coursekit.leaderboard import load_generator
-    from coursekit.models import DCGANGenerator
 
-    G = DCGANGenerator(nz=64, ngf=8)
-    torch.save({"generator": G.state_dict(), "step": 12, "cpu_seconds": 1.0, "method": "SN", "seed": 0,
-                "trained_by": "python scripts/train_mnist_gans.py", "config": {"betas": [0.5, 0.999]}},
-               tmp_path / "g.pt")
-    loaded, step = load_generator(tmp_path / "g.pt")
-    z = torch.randn(3, 64)
-    G.eval()
-    assert step == 12 and torch.allclose(loaded(z), G(z))
-    assert "torch.save({\"generator\": row[\"G\"].state_dict(), \"step\": row[\"steps\"]" in LESSON
+    script = _mnist_script()
+    shipped = torch.load(MNIST_PATH, map_location="cpu", weights_only=True)
+    run = shipped["runs"]["SN"][0]
+    G = build_model({**shipped["generator_model"], "state": script.dequantize(run["generator"])}).eval()
+    save_checkpoint(tmp_path / "05_sn_gan.pt", {"generator": G},
+                    {"step": run["steps"], "cpu_seconds": run["cpu_seconds"], "method": "SN", "seed": run["seed"],
+                     "trained_by": shipped["command"], "config": run["config"]})
+    loaded, step = load_generator(tmp_path / "05_sn_gan.pt")
+    z = torch.randn(3, G.nz)
+    assert step == run["steps"] and torch.equal(loaded(z), G(z))
+    assert "load_generator(path)" in LESSON
 
 
 def _load_shipped_sn_gan():
@@ -231,16 +233,18 @@ def test_the_lesson_loads_the_shipped_mnist_comparison_and_declares_its_protocol
 
 def test_the_shipped_mnist_gans_reach_lesson_2s_level_on_fresh_samples():
     """Lesson 2's level: >= 60 % of 1,000 samples classified with probability >= 0.9, all ten digits present."""
+    from coursekit.checkpoint import build_model
     from coursekit.data import load_mnist
     from coursekit.features import load_mnist_classifier, mnist_features
     from coursekit.metrics import fid_from_features
-    from coursekit.models import DCGANGenerator
 
     script = _mnist_script()
     assert MNIST_PATH.stat().st_size <= 2.5e6
     state = torch.load(MNIST_PATH, map_location="cpu", weights_only=True)
     assert state["complete"] and state["command"].startswith("python scripts/train_mnist_gans.py")
     assert set(state["runs"]) == {"plain", "WGAN-GP", "SN"} and len(state["seeds"]) >= 3
+    assert state["generator_model"] == script.generator_model() == {  # the generators' class and arguments
+        "class": "DCGANGenerator", "args": {"nz": 64, "ngf": 32, "image_shape": [1, 28, 28]}}
     gp = state["runs"]["WGAN-GP"][0]["config"]  # Gulrajani et al. 2017, Algorithm 1
     assert (gp["loss"], gp["gp_weight"], gp["n_critic"], gp["lr_g"], gp["lr_d"], gp["betas"]) == (
         "wgan", 10.0, 5, 1e-4, 1e-4, [0.0, 0.9])
@@ -251,8 +255,7 @@ def test_the_shipped_mnist_gans_reach_lesson_2s_level_on_fresh_samples():
         assert [r["seed"] for r in runs] == state["seeds"]
         for run in runs:
             assert run["cpu_seconds"] >= state["cpu_seconds"] and run["steps"] > 0
-            G = DCGANGenerator(nz=state["models"]["nz"], ngf=state["models"]["ngf"])
-            G.load_state_dict(script.dequantize(run["generator"]))
+            G = build_model({**state["generator_model"], "state": script.dequantize(run["generator"])})
             z = torch.randn(1000, G.nz, generator=torch.Generator().manual_seed(20_000 + run["seed"]))
             with torch.no_grad():
                 feats, probs = mnist_features(G.eval()(z), classifier=classifier, progress=False)
@@ -276,6 +279,7 @@ def test_train_mnist_gans_script_runs_resumes_and_saves_what_the_lesson_loads(tm
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     state = torch.load(out, map_location="cpu", weights_only=True)
     assert state["complete"] and state["seeds"] == [0] and set(state["runs"]) == {"plain", "WGAN-GP", "SN"}
+    assert state["generator_model"]["class"] == "DCGANGenerator"
     assert state["command"] == "python scripts/train_mnist_gans.py " + " ".join(cmd[2:])
     run = state["runs"]["SN"][0]
     assert run["steps"] > 0 and run["images_seen_g"] == 64 * run["steps"] and run["cpu_seconds"] >= 3

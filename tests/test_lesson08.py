@@ -111,36 +111,37 @@ def test_eigvalsh_of_the_product_is_really_wrong():
 # --------------------------------------------------------- leaderboard
 
 from coursekit import leaderboard as LB  # noqa: E402
-from coursekit.models import DCGANGenerator, MLPDiscriminator, MLPGenerator  # noqa: E402
+from coursekit.checkpoint import save_checkpoint  # noqa: E402
+from coursekit.models import DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator, MLPGenerator  # noqa: E402
 from coursekit.train import GANTrainer, TrainConfig  # noqa: E402
 
 
 @pytest.mark.parametrize("make", [
-    lambda: MLPGenerator(nz=16, hidden=(32, 48)),
-    lambda: MLPGenerator(nz=64),
-    lambda: MLPGenerator(nz=100, hidden=(128, 256, 512, 1024), batchnorm=True),  # lesson 2's generator
-    lambda: DCGANGenerator(nz=100, ngf=32),
-    lambda: DCGANGenerator(nz=20, ngf=8),
-    lambda: DCGANGenerator(nz=12, ngf=8, image_shape=(3, 32, 32)),
+    lambda: (MLPGenerator(nz=8, hidden=(16,)), MLPDiscriminator(hidden=(16,))),  # an MLP GAN (lesson 2's kind)
+    lambda: (DCGANGenerator(nz=8, ngf=4), DeepDCGANDiscriminator(ndf=4)),  # a DCGAN (lesson 4's kind)
 ])
-def test_generator_rebuilt_from_its_weights_alone(make):
+def test_the_leaderboard_loads_a_trainer_checkpoint(tmp_path, make):
     torch.manual_seed(0)
-    g = make().eval()
-    rebuilt = LB.generator_from_state_dict(g.state_dict()).eval()
-    assert type(rebuilt) is type(g) and rebuilt.nz == g.nz
-    z = torch.randn(4, g.nz)
-    assert torch.equal(rebuilt(z), g(z))
+    trainer = GANTrainer(*make(), torch.rand(32, 1, 28, 28) * 2 - 1, TrainConfig(steps=2, batch_size=8,
+                                                                              progress=False))
+    trainer.train()
+    trainer.save_checkpoint(tmp_path / "run.pt")
+    loaded, step = LB.load_generator(tmp_path / "run.pt")
+    assert type(loaded) is type(trainer.generator) and step == 2 and not loaded.training
+    assert torch.equal(loaded(trainer.fixed_z), trainer.sample())
 
 
-def test_foreign_weights_give_a_clear_error():
-    with pytest.raises(ValueError, match="cannot rebuild"):
-        LB.generator_from_state_dict({"net.0.weight": torch.zeros(10, 5), "net.0.bias": torch.zeros(3)})
-    with pytest.raises(ValueError, match="not a generator checkpoint"):
-        LB._generator_state({"step": 3})
+def test_an_old_or_foreign_file_gives_a_clear_error(tmp_path):
+    torch.save({"generator": MLPGenerator(nz=8).state_dict(), "step": 3}, tmp_path / "02_mlp_gan.pt")
+    with pytest.raises(ValueError, match="re-run lesson 2 to write a current checkpoint"):
+        LB.load_generator(tmp_path / "02_mlp_gan.pt")
+    save_checkpoint(tmp_path / "d.pt", {"discriminator": MLPDiscriminator()})
+    with pytest.raises(ValueError, match="holds no model 'generator'"):
+        LB.load_generator(tmp_path / "d.pt")
 
 
 def _tiny_contender(path_name: str, steps: int = 2) -> LB.Contender:
-    return LB.Contender("tiny", "02", (path_name,), lambda: MLPGenerator(nz=8, hidden=(16,)),
+    return LB.Contender("tiny", "02", path_name, lambda: MLPGenerator(nz=8, hidden=(16,)),
                         lambda: MLPDiscriminator(hidden=(16,)), TrainConfig(steps=steps, batch_size=8, progress=False))
 
 
@@ -158,8 +159,8 @@ def test_prepare_loads_a_trainer_checkpoint_and_trains_when_missing(tmp_path, ca
     assert str(tmp_path.parent) not in printed  # no machine path
     z = torch.randn(5, 8)
     assert torch.equal(loaded.generator(z), trainer.generator.eval()(z))
-    torch.save(trainer.generator.state_dict(), tmp_path / "02_plain.pt")  # a plain state dict loads too
-    assert LB.prepare(_tiny_contender("02_plain.pt"), data, runs_dir=tmp_path).source == "loaded"
+    save_checkpoint(tmp_path / "02_mine_g.pt", {"generator": trainer.generator}, {"step": 3})  # G alone loads too
+    assert LB.prepare(_tiny_contender("02_mine_g.pt"), data, runs_dir=tmp_path).source == "loaded"
     trained = LB.prepare(_tiny_contender("02_absent.pt", steps=2), data, runs_dir=tmp_path)
     assert trained.source == "trained here" and trained.steps == 2 and trained.path is None
     with pytest.raises(FileNotFoundError):
@@ -168,9 +169,9 @@ def test_prepare_loads_a_trainer_checkpoint_and_trains_when_missing(tmp_path, ca
     assert short.source == "trained here" and short.steps == 5 and "only 3 steps" in short.note
     kept = LB.prepare(_tiny_contender("02_mine.pt", steps=5), data, runs_dir=tmp_path, train_missing=False)
     assert kept.source == "loaded" and kept.steps == 3
-    torch.save({"generator": {"net.9.weight": torch.zeros(3, 3, 3)}}, tmp_path / "02_bad.pt")
-    bad = LB.prepare(_tiny_contender("02_bad.pt"), data, runs_dir=tmp_path)
-    assert bad.source == "trained here" and "not loadable" in bad.note
+    torch.save(trainer.generator.state_dict(), tmp_path / "02_plain.pt")  # a plain state dict: no arguments
+    plain = LB.prepare(_tiny_contender("02_plain.pt"), data, runs_dir=tmp_path)
+    assert plain.source == "trained here" and "not loadable" in plain.note and "re-run lesson 2" in plain.note
 
 
 def test_runs_dir_is_found_from_a_notebook_folder(tmp_path, monkeypatch):
@@ -189,6 +190,18 @@ def test_contenders_cover_lessons_2_4_5_6_and_build():
             x = g(torch.randn(2, g.nz))
             assert x.shape == (2, 1, 28, 28) and d(x).shape == (2,)
     assert all(q.config.steps < f.config.steps for q, f in zip(LB.contenders(True), LB.contenders(False)))
+    assert [c.checkpoint for c in cs] == ["02_mlp_gan.pt", "04_dcgan.pt", "05_wgan_gp.pt", "05_sn_gan.pt",
+                                          "06_one_sided.pt"]
+
+
+def test_the_dcgan_stand_in_is_lesson_4s_setting():
+    dcgan = next(c for c in LB.contenders(quick=True) if c.lesson == "04")
+    g, d = dcgan.make_generator(), dcgan.make_discriminator()
+    assert (type(g).__name__, g.init_args["nz"], g.init_args["ngf"]) == ("DCGANGenerator", 100, 32)
+    assert (type(d).__name__, d.init_args["ndf"]) == ("DeepDCGANDiscriminator", 16)
+    cfg = dcgan.config
+    assert (cfg.batch_size, cfg.lr_g, cfg.lr_d, cfg.betas, cfg.loss, cfg.r1_weight) == (
+        64, 4e-4, 2e-4, (0.5, 0.999), "bce", 1.0)
 
 
 def test_sample_images_is_seeded_and_truncation_shrinks_z():

@@ -184,6 +184,24 @@ def test_save_and_load_round_trip(tmp_path, G):
     assert torch.equal(G2(z, 0.7, "const"), G(z, 0.7, "const"))
     with pytest.raises(FileNotFoundError, match="train_stylegan"):
         load_stylegan(tmp_path / "missing.pt")
+    save_stylegan(tmp_path / "g_only.pt", G)  # no D: load_stylegan builds a fresh one of G's config
+    G3, D3, _ = load_stylegan(tmp_path / "g_only.pt", with_discriminator=True)
+    assert torch.equal(G3(z, 0.7, "const"), G(z, 0.7, "const")) and D3.resolution == G.config.resolution
+
+
+def test_the_checkpoint_describes_both_models_and_an_old_file_raises(tmp_path, G):
+    from dataclasses import asdict
+
+    path = tmp_path / "g.pt"
+    save_stylegan(path, G, StyleDiscriminator(G.config), {"seed": 0})
+    models = torch.load(path, weights_only=True)["models"]
+    assert {k: v["class"] for k, v in models.items()} == {"G": "StyleGenerator", "D": "StyleDiscriminator"}
+    assert models["G"]["args"] == {"config": G.config.as_args()} and models["G"]["args"]["config"]["channels"] == [
+        64, 64, 32]
+    old = tmp_path / "stylegan_old.pt"  # the format before issue 28
+    torch.save({"config": asdict(G.config), "G": G.state_dict(), "meta": {}}, old)
+    with pytest.raises(ValueError, match="re-run the script that wrote it"):
+        load_stylegan(old)
 
 
 @pytest.mark.skipif(not WEIGHTS.exists(), reason="checkpoint not trained yet")
