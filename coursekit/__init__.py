@@ -7,11 +7,11 @@ Modules (import the one you need), one line each:
     losses            GAN losses and penalties, as small pure functions on logits
     models            generators, discriminators and critics
     packing           minibatch std and packing: a discriminator that sees several samples
-    layer_shapes      output sizes of (transposed) convolutions, and a shape trace of a model
+    conv_arithmetic   output sizes of (transposed) convolutions, and a shape trace of a model
     train             the GAN step as a function, and one small trainer for every lesson
     checkpoint        a run's History, and checkpoints written atomically
     ensemble          K independent 2-D GANs trained as one vectorised model
-    mixtures          lesson 3's mode-collapse experiments, on top of ensemble
+    mode_collapse     lesson 3's mode-collapse experiments, on top of ensemble
     lipschitz         measuring Lipschitz constraints and what they cost (lesson 5)
     race              lesson 4's race: a classifier probe, a quality bar, an average of G's weights, seeds
     latent            seeded latents, interpolations and sweeps for looking at a generator

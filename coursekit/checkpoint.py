@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["FORMAT", "KEYS", "History", "atomic_save", "describe", "save_checkpoint", "load_checkpoint", "build_model",
-           "load_model", "capture_rng", "restore_rng"]
+           "load_model", "quantize_int8", "dequantize_int8", "capture_rng", "restore_rng"]
 
 # the keys of a training record (coursekit.train.GANTrainer's callbacks receive these, plus "samples")
 KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
@@ -165,6 +165,29 @@ def load_model(path: str | os.PathLike, name: str = "generator") -> tuple[nn.Mod
     if name not in checkpoint["models"]:
         raise ValueError(f"{Path(path).name} holds no model {name!r}; it holds {sorted(checkpoint['models'])}")
     return build_model(checkpoint["models"][name]), checkpoint["meta"]
+
+
+def quantize_int8(state: dict[str, Tensor]) -> dict[str, Any]:
+    """Shrink a generator's state dict for shipping (lesson 5's comparison file).
+
+    4-D float weights, read as ConvTranspose2d weights ``[in, out, k, k]``, become
+    ``{"q": int8, "scale": float32 per output channel}``; other floats float16; integers are kept.
+    """
+    out = {}
+    for k, v in state.items():
+        v = v.detach().cpu()
+        if v.is_floating_point() and v.dim() == 4:  # ConvTranspose2d weight [in, out, k, k]: one scale per out channel
+            scale = v.abs().amax(dim=(0, 2, 3), keepdim=True).clamp_min(1e-12) / 127
+            out[k] = {"q": torch.round(v / scale).to(torch.int8), "scale": scale.float()}
+        else:
+            out[k] = v.half() if v.is_floating_point() else v
+    return out
+
+
+def dequantize_int8(packed: dict[str, Any]) -> dict[str, Tensor]:
+    """The inverse of :func:`quantize_int8`: a float32 state dict (``build_model``'s ``state``)."""
+    return {k: (v["q"].float() * v["scale"] if isinstance(v, dict) else v.float() if v.is_floating_point() else v)
+            for k, v in packed.items()}
 
 
 def capture_rng(generator: torch.Generator) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from coursekit.layer_shapes import conv_out
+from coursekit.conv_arithmetic import conv_out
 from coursekit.packing import MinibatchStdDev, PackedDiscriminator, pack
 from coursekit.stylegan import StyleDiscriminator, StyleGenerator  # lives in its own module; the contract's path
 

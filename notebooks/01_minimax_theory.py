@@ -241,7 +241,7 @@ ax2.set_title("W1 keeps growing")
 ax2.legend()
 plt.show()
 saturated = shifts[np.array(jsds) > math.log(2) - 1e-3]
-print(f"In this run JSD is within 1e-3 of log 2 from theta = {saturated.min():g} on; "
+print(f"JSD is within 1e-3 of log 2 from theta = {saturated.min():g} on; "
       f"W1 at theta = 4, 8, 12: {w1s[list(shifts).index(4.0)]:.3f}, {w1s[list(shifts).index(8.0)]:.3f}, "
       f"{w1s[list(shifts).index(12.0)]:.3f}")
 
@@ -468,7 +468,8 @@ print(f"('late': mean over the 100 steps before step {GAN_STEPS}; step size: |ch
 
 # %% [markdown]
 # In this two-parameter toy, Adam's rescaling hides the vanishing gradient: the
-# saturating generator, 180 times weaker in gradient at the start, reaches the data too.
+# saturating generator, whose first gradient was weaker by the factor printed above,
+# reaches the data too.
 # At step 1,000 (the SGD runs' length) it is the non-saturating run that is still
 # short of the data mean. Its gradients were large on the way (the "max"
 # column), and Adam's $\sqrt{v_t}$ remembers them for about a thousand steps, so once its

@@ -24,9 +24,6 @@
 # lesson is about come from full mode.
 
 # %%
-import time
-
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import display
@@ -34,7 +31,6 @@ from torch import nn
 
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
-from coursekit.losses import d_loss_bce
 from coursekit.metrics import fid_from_features
 from coursekit.models import MLPDiscriminator, MLPGenerator, count_parameters
 from coursekit.plots import draw_image_grid, new_figure, samples_figure
@@ -129,9 +125,9 @@ print("G(z):", tuple(G(torch.randn(2, NZ)).shape), "D(x):", tuple(D(images[:2]).
 # exercise of this lesson; below, coursekit's implementation of it runs.
 #
 # One departure from Algorithm 1: the paper samples a *fresh* noise minibatch for the
-# generator's step; here, as in most code since (the PyTorch DCGAN example among them),
-# G's step reuses the batch of fakes that D has just seen. It saves one forward pass of G,
-# at the price of a small correlation: D was updated on exactly these fakes.
+# generator's step; here, as in the PyTorch DCGAN example, G's step reuses the batch of
+# fakes that D has just seen. It saves one forward pass of G, at the price of a small
+# correlation: D was updated on exactly these fakes.
 
 # %%
 from coursekit.exercises.lesson02 import train_step  # noqa: E402  (the step above, as coursekit writes it)
@@ -148,14 +144,12 @@ opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
 opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
 gen = torch.Generator().manual_seed(SEED)
 log = []
-t0 = time.perf_counter()
 for step in range(HAND_STEPS):
     real = images[torch.randint(len(images), (BATCH,), generator=gen)]  # [64, 1, 28, 28]
     z = torch.randn(BATCH, NZ, generator=gen)  # [64, 100]
     log.append(train_step(G, D, opt_g, opt_d, real, z))
-hand_seconds = time.perf_counter() - t0
 d_hand, g_hand = np.array(log).T
-print(f"{HAND_STEPS} hand-written steps in {hand_seconds:.1f} s; D loss {d_hand[0]:.3f} -> {d_hand[-1]:.3f}, "
+print(f"{HAND_STEPS} hand-written steps; D loss {d_hand[0]:.3f} -> {d_hand[-1]:.3f}, "
       f"G loss {g_hand[0]:.3f} -> {g_hand[-1]:.3f}")
 with torch.no_grad():
     G.eval()
@@ -189,9 +183,7 @@ dash = training_dashboard(min_interval=quick_or_full(30.0, 2.0))
 display(dash)
 trainer = GANTrainer(G, D, images, config, callbacks=[dash])
 history = trainer.train()
-train_seconds = history.time[-1]
-print(f"{trainer.step} steps in {train_seconds:.0f} s ({1000 * train_seconds / trainer.step:.0f} ms/step); "
-      f"last record: "
+print(f"{trainer.step} steps; last record: "
       + ", ".join(f"{k} = {v:.3f}" for k, v in history.last().items() if k in ("d_loss", "g_loss", "d_real", "d_fake")))
 
 # %% [markdown]
@@ -416,8 +408,9 @@ fig
 #
 # Lesson 8 puts this generator on a leaderboard with the others, so we save the trainer's
 # checkpoint (generator, discriminator, optimisers, history) to `runs/02_mlp_gan.pt` at
-# the repository's root (`runs/` is not committed). Load the generator back with
-# `coursekit.checkpoint.load_models(path, generator=MLPGenerator(nz=100, hidden=(128, 256, 512, 1024), batchnorm=True))`.
+# the repository's root (`runs/` is not committed). The file records each model's class and
+# constructor arguments beside its weights, so `G, meta = coursekit.checkpoint.load_model(path)`
+# rebuilds the `MLPGenerator` by itself; `trainer.load_checkpoint(path)` resumes training.
 
 # %%
 CHECKPOINT = checkpoint_path("02_mlp_gan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one
@@ -434,13 +427,13 @@ print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {trainer.step}, 
 # After the full run, expect recognisable digits on speckled backgrounds (look at the
 # grids above); the least confident samples are the most malformed ones, and the gap
 # between the generator's confident share and the real digits' measures how far it is.
-# Lesson 4 races a convolutional generator against this one for the same number of
-# seconds and measures both the same way. Quick mode trains for a few dozen steps only:
+# Lesson 4 races a convolutional GAN against this MLP GAN's recipe, both retrained for the
+# same number of seconds with an average of the generator's weights, and reads both with
+# the same classifier. Quick mode trains for a few dozen steps only:
 # its numbers describe blobs.
 
 # %%
 mnist_used = f"offline MNIST subset, {len(images):,} training digits" if len(images) < 10_000 else "full MNIST"
-print(f"mode={'quick' if is_quick() else 'full'} | seed={SEED} | {mnist_used} | {trainer.step} steps of batch {BATCH} "
-      f"in {train_seconds:.0f} s")
+print(f"mode={'quick' if is_quick() else 'full'} | seed={SEED} | {mnist_used} | {trainer.step} steps of batch {BATCH}")
 print(f"confident (>= 0.9): {confident:.1%} of {N_EVAL} samples | digits present: {int((counts > 0).sum())}/10 "
       f"| MNIST-FID ({n_fid} vs {n_fid}): {fid:.1f} (real-vs-real floor {fid_floor:.1f})")

@@ -27,8 +27,8 @@
 # deviation) or tie the generator's samples in a batch together (BatchNorm in the
 # generator). Each method is trained over several seeds **at once**:
 # `coursekit.ensemble` stacks the K models' parameters and runs them as one vectorised
-# model, so a table of mean ± std over seeds costs minutes; and two such runs train side
-# by side, one per CPU core (`coursekit.mixtures.run_methods`).
+# model, so a table of mean ± std over seeds costs about as much as one run, and
+# `coursekit.mode_collapse.run_methods` trains independent methods in parallel processes.
 
 # %%
 import dataclasses
@@ -42,7 +42,7 @@ from coursekit import plots
 from coursekit.data import sample_grid, sample_ring
 from coursekit.ensemble import EnsembleConfig
 from coursekit.metrics import mode_histogram
-from coursekit.mixtures import (
+from coursekit.mode_collapse import (
     MIXTURES,
     Method,
     best_method,
@@ -62,10 +62,9 @@ from coursekit.runtime import is_quick, quick_or_full, start_lesson
 from coursekit.widgets import mixture_playground
 
 SEED = 0
-# Each model has a few thousand parameters: one CPU thread is faster than several.
+# tiny models: one thread
 torch.set_num_threads(1)
 device = start_lesson(seed=SEED)
-print("this lesson trains on the CPU, 1 thread (tiny models: a GPU would only add launches)")
 
 # The protocol (section 1), fixed before any run
 N_SAMPLES = 2500        # samples per seed, as in VEEGAN and PacGAN
@@ -135,8 +134,8 @@ for data, base in BASES.items():
 # the discriminator's input. This is a much smaller architecture than the papers' (PacGAN's
 # generator has 400-unit layers): section 9 sets their tables beside ours.
 #
-# The discriminator learns 4x faster than the generator: a strong discriminator is the
-# regime in which the vanilla GAN settles on a subset of the modes. All methods share
+# The discriminator learns 4x faster than the generator, a strong discriminator; section 4
+# shows that in this setting the vanilla GAN settles on a subset of the modes. All methods share
 # the settings printed above, so the differences in the table come from the methods.
 
 # %%
@@ -180,8 +179,7 @@ plt.show()
 # spaced steps, and for seed 0 the discriminator's decision surface
 # $D(x) = \sigma(\text{logit})$ on a grid of points (red: D says "real"). Seeds differ:
 # below, seed 0 and the seed that ended with the fewest modes. The same cell trains a
-# first remedy, PacGAN2 on the ring, beside them (two runs at a time, one per core);
-# sections 7 and 8 look at it.
+# first remedy, PacGAN2 on the ring, beside them; sections 7 and 8 look at it.
 
 # %%
 VANILLA = Method("GAN (vanilla)")
@@ -196,8 +194,7 @@ for data, r in vanilla.items():
     per_seed = [m["modes"] for m in r.metrics]
     half = MIXTURES[data].modes // 2
     print(f"vanilla GAN, {data}: modes captured per seed {per_seed} of {MIXTURES[data].modes}; "
-          f"{sum(p <= half for p in per_seed)} of {SEEDS} seeds hold at most half the modes ({half}); "
-          f"trained in {r.seconds:.1f} s")
+          f"{sum(p <= half for p in per_seed)} of {SEEDS} seeds hold at most half the modes ({half})")
 
 # %%
 ring = vanilla["ring"]
@@ -357,10 +354,14 @@ plt.show()
 # The latent plane is cut into regions, one colour per mode the generator draws, and
 # every border between two regions is a grey band: the latents of a bridge. The black
 # circle in the latent plane crosses the regions in turn; its image under G is a closed
-# curve that visits modes one after another and must cross the gaps between them. A
-# generator that covers more modes needs more borders in the same plane, so a bridge
-# share it cannot remove: the **coverage-vs-quality trade-off** in its simplest form.
-# Section 8 measures it on every remedy.
+# curve that visits modes one after another and must cross the gaps between them. Every
+# border between two modes' regions sends some latents between the modes, so a continuous
+# generator cannot reach 100 % high quality. How much mass the borders take depends on how
+# steep G makes them, not only on how many there are: the cell above prints the
+# between-mode share of two generators with different mode counts. If more modes always
+# meant more borders and so fewer high-quality samples, coverage would trade against
+# quality (the **coverage-vs-quality trade-off**); section 8 measures, remedy by remedy,
+# whether extra modes cost high-quality samples.
 #
 # ## 8. Remedies
 #
@@ -381,11 +382,11 @@ plt.show()
 # - **BatchNorm G + PacGAN2** (on the ring): both, as in PacGAN's own experiments, where
 #   the packed discriminator is paired with this generator.
 #
-# The last two are trained on the ring only, so that the whole table trains in a few
-# minutes.
+# The last two are trained on the ring only.
 #
-# WGAN-GP, the other remedy often quoted, gets its own lesson (5), where a spectrally
-# normalised discriminator also learns the grid.
+# WGAN-GP, the other remedy often quoted, gets its own lesson (5), which also loads a
+# spectrally normalised GAN, trained for longer by a script, that captures most of the
+# grid's modes.
 #
 # Every method: the same networks (but G's layers where it says BatchNorm), the same
 # steps and schedule, the same seeds, trained together; the vanilla GAN and PacGAN2 on the
@@ -456,19 +457,33 @@ plt.show()
 # samples moves up and to the left of the vanilla GAN (the bridges of section 7 at work);
 # one that smears moves down and to the left. A remedy is worth its cost when it gains
 # modes without falling below the quality floor. The cell below prints each remedy's
-# change against the vanilla GAN.
+# change against the vanilla GAN, and names a change only when it is larger than the
+# seeds' spread (the larger of the two standard deviations).
 
 # %%
+def change(r: dict, v: dict, key: str) -> int:
+    """+1 / -1 when r's mean is above / below v's by more than the larger of the two stds, else 0."""
+    d = r[key][0] - v[key][0]
+    return int(np.sign(d)) if abs(d) > max(r[key][1], v[key][1]) else 0
+
+
+def verdict(r: dict, v: dict) -> str:
+    words = {("modes", 1): "more modes", ("modes", -1): "fewer modes",
+             ("high_quality", 1): "more high-quality samples", ("high_quality", -1): "fewer high-quality samples"}
+    parts = [words[key, c] for key in ("modes", "high_quality") if (c := change(r, v, key))]
+    kind = ", ".join(parts) or "within the seeds' spread"
+    kind += ": the trade-off" if parts == ["more modes", "fewer high-quality samples"] else ""
+    return kind + (", and a smear" if r["high_quality"][0] < HQ_FLOOR else "")
+
+
 for data in ("ring", "grid"):
     v = ours[(data, VANILLA.name)]
-    print(f"{data}: vanilla GAN {v['modes'][0]:.1f} modes at {v['high_quality'][0]:.1f} % HQ")
+    print(f"{data}: vanilla GAN {v['modes'][0]:.1f} ± {v['modes'][1]:.1f} modes at "
+          f"{v['high_quality'][0]:.1f} ± {v['high_quality'][1]:.1f} % HQ")
     for m in remedies_for(data):
         r = ours[(data, m.name)]
         dm, dh = r["modes"][0] - v["modes"][0], r["high_quality"][0] - v["high_quality"][0]
-        kind = ("more modes, fewer high-quality samples: the trade-off" if dm > 0 and dh < 0 else
-                "more modes and more high-quality samples" if dm > 0 else
-                "no more modes" + (", and a smear" if r["high_quality"][0] < HQ_FLOOR else ""))
-        print(f"  {m.name:<22} {dm:+5.1f} modes, {dh:+6.1f} points of HQ  ({kind})")
+        print(f"  {m.name:<22} {dm:+5.1f} modes, {dh:+6.1f} points of HQ  ({verdict(r, v)})")
 
 # %%
 names = [VANILLA.name] + [m.name for m in REMEDIES]
@@ -515,7 +530,7 @@ plt.show()
 # training, and each paper used its own. Ours is the small MLP of section 2 (3 × 64
 # LeakyReLU units, a 2-D latent) trained for minutes, with a discriminator that learns 4x
 # faster than the generator; PacGAN's generator has 4 hidden layers of 400 units, each
-# Linear → BatchNorm → ReLU, and its discriminator maxout units, trained far longer. The
+# Linear → BatchNorm → ReLU, and its discriminator maxout units. The
 # one-sample count is what lets a table pair many modes with few high-quality samples,
 # as VEEGAN's does for the unrolled GAN on the grid (23.6 modes at 16 %). Under our thresholded count a generator has
 # to hold a fifth of a fair share on a mode, so our counts are not comparable one to one
@@ -541,11 +556,12 @@ for data in ("ring", "grid"):
         print(f"- Best remedy on the {data} (rule of section 1): {b['method']}, {b['modes'][0]:.1f} ± "
               f"{b['modes'][1]:.1f} modes ({b['modes'][0] / max(v['modes'][0], 1e-9):.1f}x vanilla) at "
               f"{b['high_quality'][0]:.0f} % high quality (vanilla {v['high_quality'][0]:.0f} %).")
-traded = [f"{m.name} on the {d}" for d in ("ring", "grid") for m in remedies_for(d)
-          if ours[(d, m.name)]["modes"][0] > ours[(d, VANILLA.name)]["modes"][0]
-          and ours[(d, m.name)]["high_quality"][0] < ours[(d, VANILLA.name)]["high_quality"][0]]
-print(f"- Remedies that gained modes at a lower high-quality share: {', '.join(traded) or 'none in this run'}. "
-      "Each new mode needs a border in the latent plane, and a border is a bridge of samples between modes "
-      "(section 7).")
+moves = {(d, m.name): (change(ours[(d, m.name)], ours[(d, VANILLA.name)], "modes"),
+                       change(ours[(d, m.name)], ours[(d, VANILLA.name)], "high_quality"))
+         for d in ("ring", "grid") for m in remedies_for(d)}
+gained_both = [f"{name} on the {d}" for (d, name), (cm, ch) in moves.items() if cm > 0 and ch > 0]
+traded = [f"{name} on the {d}" for (d, name), (cm, ch) in moves.items() if cm > 0 and ch < 0]
+print(f"- Beyond the seeds' spread, remedies that gained modes and high-quality share together: "
+      f"{', '.join(gained_both) or 'none'}; that gained modes at a lower high-quality share: {', '.join(traded) or 'none'}.")
 if is_quick():
     print("- Quick mode: too few steps for these numbers to mean anything.")

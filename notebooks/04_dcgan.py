@@ -32,16 +32,17 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
+from coursekit.checkpoint import save_checkpoint
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
-from coursekit.latent import interpolate, latent_from_seed
-from coursekit.layer_shapes import conv_out, conv_transpose_out, format_trace, trace_shapes
+from coursekit.conv_arithmetic import conv_out, conv_transpose_out, format_trace, trace_shapes
 from coursekit.losses import g_loss_nonsaturating
 from coursekit.models import (DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator, MLPGenerator,
                               count_parameters, dcgan_init)
 from coursekit.plots import draw_image_grid, new_figure
-from coursekit.race import QualityBar, ema_generator, meets, probe, race, race_seeds
+from coursekit.race import QualityBar, ema_generator, meets, probe, race_seeds
 from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, runs_dir, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
@@ -77,11 +78,11 @@ print(f"section 5: up to {BUDGET:.0f} s of training, probed every {PROBE_EVERY:.
 #
 # The paper's generator (its Fig. 1, for 64×64 LSUN bedrooms) projects $z$ to a 4×4 map
 # of 1024 channels and halves the channels at each doubling: 1024 → 512 → 256 → 128 → 3.
-# The PyTorch DCGAN example writes the same network with a base width `ngf = 64`
-# (64·8 = 512 channels at 4×4). MNIST digits are 28×28 and grey: 28 = 7·2², so the
+# The PyTorch DCGAN example writes the same architecture at half the paper's width,
+# `ngf = 64` (64·8 = 512 channels at 4×4 against the paper's 1024). MNIST digits are 28×28 and grey: 28 = 7·2², so the
 # course's `DCGANGenerator` projects $z$ to a 7×7 map and doubles it twice, and
 # `DCGANDiscriminator` halves 28 → 14 → 7 and ends with a 7×7 convolution to one logit.
-# With a base width of 32 the generator runs 128 → 64 → 1 channels.
+# With a base width of 32 the generator runs 64 → 32 → 1 channels (the trace below).
 
 # %%
 G = DCGANGenerator(nz=NZ, ngf=32)
@@ -100,7 +101,7 @@ print(format_trace(trace_shapes(D, (2, 1, 28, 28)), (2, 1, 28, 28)))
 # $$\text{conv: } \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1 \qquad
 # \text{transposed: } (n-1)s - 2p + d(k-1) + \text{output\_padding} + 1$$
 #
-# (`coursekit.layer_shapes.conv_out` / `conv_transpose_out`, tested against the real
+# (`coursekit.conv_arithmetic.conv_out` / `conv_transpose_out`, tested against the real
 # layers; you write them in the exercise notebook). The DCGAN's doubling layer (kernel 4,
 # stride 2, padding 1) exactly inverts its halving layer:
 
@@ -192,9 +193,10 @@ for (name, a), (_, b) in zip(default_G.named_modules(), init_G.named_modules()):
 # %% [markdown]
 # ## 4. The paper's settings, and a diagnosis
 #
-# First the DCGAN as section 1 describes it: `DCGANGenerator(ngf=32)` against
-# `DeepDCGANDiscriminator(ndf=32)`, Adam with lr 2·10⁻⁴ and β₁ = 0.5 for both, the
-# non-saturating generator loss on D's logits (lesson 2), batches of `BATCH`. Three
+# First the DCGAN with section 1's architecture and optimiser: `DCGANGenerator(ngf=32)`
+# against `DeepDCGANDiscriminator(ndf=32)`, Adam with lr 2·10⁻⁴ and β₁ = 0.5 for both, the
+# non-saturating generator loss on D's logits (lesson 2), but batches of `BATCH` (every run
+# in this lesson) rather than the paper's 128. Three
 # readings show who is winning:
 #
 # * **D's outputs**: the mean of D(x) = σ(logit) on a real batch and of D(G(z)) on a
@@ -348,8 +350,9 @@ display(Markdown(balance_text("the paper's settings", paper_means)))
 # times over. Four standard levers are meant to act on that balance (the readings
 # below, and over the longer run of section 5, show how far they do):
 #
-# * **two timescales** (Heusel et al. 2017): separate learning rates for G and D, here
-#   G's twice D's (4·10⁻⁴ against 2·10⁻⁴), so that the generator keeps up;
+# * **separate learning rates** for G and D. Heusel et al. (2017) analyse such
+#   two-time-scale updates with D as the faster player; here we go the other way, G's
+#   twice D's (4·10⁻⁴ against 2·10⁻⁴), because the readings above show D ahead;
 # * **D's capacity**: the same four-convolution discriminator at half the width
 #   (`ndf = 16`, about a quarter of the parameters, printed in section 2), which also
 #   makes every step cheaper, so more images pass in the same seconds;
@@ -499,8 +502,9 @@ fig
 # Adam 2·10⁻⁴ for both). Both with batches of `BATCH` and each with the same average of
 # its generator's weights (decay `EMA_DECAY`), for the same training seconds, in
 # alternating turns so that whatever else the machine does hits both alike; seeds 0, 1
-# and 2, each model built from the seed. The budget, `RACE_BUDGET`, is half of section
-# 5's. Every `PROBE_EVERY` seconds each averaged generator draws the same fixed latents
+# and 2, each model built from the seed. The script's budget, `RACE_BUDGET` = 240 s per
+# model and seed, is half of section 5's; without its file the lesson races for the
+# shorter budget it prints. Every `PROBE_EVERY` seconds each averaged generator draws the same fixed latents
 # (the same for both models within a seed) and the classifier reads them. Reported:
 # mean ± std over the seeds of the confident share at each time, the steps and images
 # each model got through, and the seconds each needed to pass the bar.
@@ -543,8 +547,8 @@ def make_race_mlp(seed: int) -> GANTrainer:
 def same_settings(saved: dict) -> bool:
     """True when a saved race used this lesson's models, configurations, seeds, budget and probes."""
     mine = {"DCGAN": make_race_dcgan(0).config.summary(), "MLP GAN": make_race_mlp(0).config.summary()}
-    strip = lambda c: {k: v for k, v in c.items() if k != "seed"}  # noqa: E731
-    return (not is_quick() and all(strip(saved["configs"].get(k, {})) == strip(v) for k, v in mine.items())
+    same = lambda a, b: all(a.get(k) == v for k, v in b.items() if k != "seed")  # noqa: E731  (b's fields)
+    return (not is_quick() and all(same(saved["configs"].get(k, {}), v) for k, v in mine.items())
             and saved["seeds"] == list(RACE_SEEDS) and saved["budget"] == RACE_BUDGET
             and saved["n_probe"] == N_PROBE and saved["ema_decay"] == EMA_DECAY)
 
@@ -553,7 +557,10 @@ race_file = runs_dir() / "04_race.pt"
 saved = torch.load(race_file, weights_only=False) if race_file.is_file() else None
 if saved is not None and same_settings(saved):
     result = saved
-    print(f"loaded {race_file.relative_to(runs_dir().parent)}: `{saved['command']}` "
+    shown = race_file.relative_to(runs_dir().parent).as_posix()
+    written_as = saved["command"].split("--out ")[-1].split()[0] if "--out " in saved["command"] else shown
+    renamed = f" (it wrote {written_as}, copied to this name)" if written_as != shown else ""
+    print(f"loaded {shown}: made by `{saved['command']}`{renamed} "
           f"({saved['date']}, {saved['threads']} thread, {saved['wall_seconds'] / 60:.0f} min)")
 else:
     RACE_BUDGET = quick_or_full(2.0, 20.0)
@@ -676,14 +683,36 @@ def race_verdict() -> str:
 
 display(Markdown(race_verdict()))
 
+# %%
+def forward_cost(generator: nn.Module, discriminator: nn.Module) -> int:
+    """Floating-point operations of one image through G and then D (forward pass)."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        discriminator.eval()(generator.eval()(torch.randn(1, NZ)))
+    return counter.get_total_flops()
+
+
+race_models = {"DCGAN": (DCGANGenerator(nz=NZ, ngf=32), DeepDCGANDiscriminator(ndf=NDF)),
+               "MLP GAN": (MLPGenerator(nz=NZ, hidden=(128, 256, 512, 1024), batchnorm=True),
+                           MLPDiscriminator(hidden=(512, 256)))}
+flops = {name: forward_cost(*models) for name, models in race_models.items()}
+for name, (g, d) in race_models.items():
+    print(f"{name:8s} G + D: {count_parameters(g) + count_parameters(d):>9,} parameters, "
+          f"{flops[name] / 1e6:.1f} MFLOP per image (forward), {stats[name]['images'] / RACE_BUDGET:,.0f} images "
+          f"per training second in the race")
+print(f"the DCGAN: {flops['DCGAN'] / flops['MLP GAN']:.2f}× the MLP GAN's arithmetic per image, "
+      f"{stats['MLP GAN']['images'] / stats['DCGAN']['images']:.2f}× fewer images per second")
+
 # %% [markdown]
 # Why a convolutional generator should use its images better: its filters are local and
 # shared across positions, so a stroke learned in one place is drawn everywhere, while
 # the MLP must learn each pixel's relation to every other separately. Why it may still
 # lose against the clock: a convolution reuses each weight at every position, so the
-# DCGAN, with fewer parameters than the MLP GAN, does more arithmetic per image. The
-# figure's two panels separate the two effects: against the images seen, and against the
-# seconds. Rerun the race on your machine: the seconds depend on it, the images seen do not.
+# DCGAN, with far fewer parameters than the MLP GAN, does more arithmetic per image, and a
+# CPU runs small convolutions less efficiently than the MLP's matrix products (the cell
+# above counts both). The figure's two panels separate the two effects: against the
+# images seen, and against the seconds. Rerun the race on your machine: how many images
+# fit in the budget depends on it; the confident share at a given number of images seen
+# should not.
 
 # %% [markdown]
 # ## 7. The DCGAN's latent space
@@ -734,15 +763,14 @@ display(Markdown(
 # ## 8. Keep the generator
 #
 # Lesson 8's leaderboard loads `runs/04_dcgan.pt` (at the repository's root; `runs/` is
-# not committed): the averaged generator's weights (`DCGANGenerator(nz=100, ngf=32)`)
-# under `"generator"`, with the step. The full trainer state, to resume training, goes
+# not committed): the averaged generator (`DCGANGenerator(nz=100, ngf=32)`), its class and
+# constructor arguments beside its weights, with the step. The full trainer state, to resume training, goes
 # to `runs/04_dcgan_trainer.pt`.
 
 # %%
 CHECKPOINT = checkpoint_path("04_dcgan.pt")  # runs/quick/ in quick mode: a quick run never replaces a full one
-CHECKPOINT.parent.mkdir(parents=True, exist_ok=True)
-torch.save({"generator": {k: v.detach().cpu() for k, v in ema.module.state_dict().items()}, "step": dcgan.step,
-            "ema_decay": EMA_DECAY, "config": dcgan.config.summary(), "ndf": NDF}, CHECKPOINT)
+save_checkpoint(CHECKPOINT, {"generator": ema.module},
+                {"step": dcgan.step, "ema_decay": EMA_DECAY, "config": dcgan.config.summary(), "ndf": NDF})
 dcgan.save_checkpoint(checkpoint_path("04_dcgan_trainer.pt"))
 print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {dcgan.step}, mode={'quick' if is_quick() else 'full'})")
 

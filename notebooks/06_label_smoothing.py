@@ -34,7 +34,6 @@
 
 # %%
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,7 +42,7 @@ import torch.nn as nn
 
 from coursekit import theory
 from coursekit.data import ring_centers, sample_ring
-from coursekit.losses import d_loss_bce, g_loss_nonsaturating
+from coursekit.losses import d_loss_bce
 from coursekit.metrics import mode_coverage
 from coursekit.models import MLP2DDiscriminator, MLP2DGenerator
 from coursekit.runtime import quick_or_full, start_lesson
@@ -53,8 +52,6 @@ SEED = 0
 # The models here are small MLPs: one CPU thread is faster than several (no hand-offs).
 torch.set_num_threads(1)
 device = start_lesson(seed=SEED)
-print("this lesson runs on the CPU, 1 thread")
-timings = {}  # seconds per section, printed at the end
 
 LABELS = {"none (1 / 0)": (1.0, 0.0), "one-sided (0.9 / 0)": (0.9, 0.0), "two-sided (0.9 / 0.1)": (0.9, 0.1)}
 D_STEPS = quick_or_full(200, 1500)  # Adam steps of each trained 1-D discriminator
@@ -139,7 +136,6 @@ def train_discriminator(alpha: float, beta: float, seed: int = SEED) -> nn.Modul
 
 
 trained, closed, d_star_errors = {}, {}, {}
-t0 = time.perf_counter()
 print(f"grid: {region.sum()} points where max(p_data, p_g) > 0.05, x in [{x[region].min():.2f}, {x[region].max():.2f}]")
 for name, (alpha, beta) in LABELS.items():
     trained[name] = train_discriminator(alpha, beta)
@@ -150,7 +146,6 @@ for name, (alpha, beta) in LABELS.items():
     d_star_errors[name] = err.max()
     print(f"{name:22s} max |D_trained - D*| = {err.max():.4f} (at x = {x[region][err.argmax()]:+.2f}), "
           f"mean = {err.mean():.4f}, below 1e-2: {err.max() < 1e-2}")
-timings["D* check (3 trained discriminators)"] = time.perf_counter() - t0
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), sharey=True, layout="constrained")
@@ -191,9 +186,10 @@ smoothing_explorer(alpha=0.9, beta=0.1)
 # The generator moves each fake sample $x = G(z)$ down the gradient of its loss,
 # $\partial_x[-\log D(x)] = -D'(x)/D(x)$. Whatever the loss, **if $D$ is flat at $x$, the fake at $x$
 # gets no push**. Under two-sided smoothing $D^* = \beta$ on the whole region where
-# $p_{data} = 0 < p_g$: flat. (Here $p_{data}$ is a Gaussian, so it is never exactly 0; at $x = 4$ it is
-# $10^{-4}$ and $D^*$ is flat *almost* everywhere there.) With one-sided smoothing
-# $\log D^* = \log\alpha + \log D^*_{1,0}$, so its gradient is *exactly* the unsmoothed one.
+# $p_{data} = 0 < p_g$: flat. (Here $p_{data}$ is a Gaussian, so it is never exactly 0; at $x = 4$
+# it is about $10^{-4}$, the second column of the table below, and $D^*$ is flat *almost*
+# everywhere there.) With one-sided smoothing $\log D^* = \log\alpha + \log D^*_{1,0}$, so its
+# gradient is *exactly* the unsmoothed one.
 #
 # The generator's gradient at fakes in the region the data don't reach, by autograd, through
 # the closed-form $D^*$ (the densities written in torch) and through the three trained
@@ -276,7 +272,7 @@ plt.show()
 # fewer informative samples), so its gradients there are smaller than the closed form's. The
 # ordering is the same, though: the second printed ratio compares the trained networks at $x = 4$.
 #
-# ### Instance noise does the opposite
+# ### Instance noise, at the optimal D, does the opposite
 #
 # Instance noise adds $\mathcal N(0, \sigma^2)$ to every input of D, real and fake. D then compares
 # the *blurred* densities $p_{data} * \mathcal N(0,\sigma^2)$ and $p_g * \mathcal N(0,\sigma^2)$, which overlap
@@ -321,8 +317,8 @@ for sigma in [0.25, 0.5, 1.0]:
 # Why anneal it, then? Signal: a wide blur makes the noisy real and fake samples overlap when
 # the densities are far apart, but it hides the fine differences D needs once they are close,
 # so training starts wide and narrows.
-# Two-sided smoothing does the reverse of noise: it flattens D where the generator has mass
-# and the data don't.
+# At the optimal D, two-sided smoothing does the reverse of noise: it flattens D where the
+# generator has mass and the data don't.
 #
 # ## 4. Real GAN runs: four ways to train the discriminator
 #
@@ -381,14 +377,11 @@ def run(setting: str, seed: int) -> dict:
 
 
 runs = {}
-t0 = time.perf_counter()
 for setting in SETTINGS:
     for seed in GAN_SEEDS:
         runs[setting, seed] = run(setting, seed)
-        h, cov = runs[setting, seed]["history"], runs[setting, seed]["coverage"]
-        print(f"  {setting:15s} seed {seed}: {h.time[-1]:5.1f} s, modes {cov['modes']}, "
-              f"high quality {cov['high_quality']:.1%}")
-timings[f"GAN runs ({len(runs)} x {GAN_STEPS} steps)"] = time.perf_counter() - t0
+        cov = runs[setting, seed]["coverage"]
+        print(f"  {setting:15s} seed {seed}: modes {cov['modes']}, high quality {cov['high_quality']:.1%}")
 
 # %% [markdown]
 # ### The discriminator's over-confidence
@@ -520,23 +513,40 @@ def beyond_spread(a: np.ndarray, b: np.ndarray) -> bool:
     return abs(a.mean() - b.mean()) > max(a.std(), b.std())
 
 
-real_p99 = {s: np.percentile(final_logits[s][0], 99) for s in SETTINGS}
-fake_p1 = {s: np.percentile(final_logits[s][1], 1) for s in SETTINGS}
-print(f"- Over-confidence on real samples: the 99th percentile of D's logit is {real_p99['none']:.2f} without "
-      f"smoothing and {real_p99['one-sided']:.2f} with α = 0.9 (log 9 = {math.log(9):.2f}): "
-      + ("one-sided smoothing kept D's confidence lower." if real_p99["one-sided"] < real_p99["none"]
-         else "one-sided smoothing did not lower it in this run."))
-print(f"- On generated samples, the 1st percentile is {fake_p1['none']:.2f} with hard fake targets and "
-      f"{fake_p1['two-sided']:.2f} with β = 0.1 (-log 9 = {-math.log(9):.2f}): "
-      + ("β = 0.1 kept the lower tail higher: D is less sure that fakes are fake, and where D* is flat at β "
-         "the fakes get little push (section 3)."
-         if fake_p1["two-sided"] > fake_p1["none"] else "β = 0.1 did not hold the lower tail up in this run."))
+def per_seed_percentile(setting: str, which: int, q: float) -> np.ndarray:
+    """The q-th percentile of D's final logits, per seed (which: 1 real, 2 generated samples)."""
+    return np.array([np.percentile(runs[setting, k]["logits"][-1][which], q) for k in GAN_SEEDS])
+
+
+def compare(a: np.ndarray, b: np.ndarray, lower: str, higher: str) -> str:
+    """Which way a differs from b, or 'within the seeds' spread'."""
+    return (lower if a.mean() < b.mean() else higher) if beyond_spread(a, b) else "within the seeds' spread"
+
+
+ms = lambda a: f"{a.mean():.2f} ± {a.std():.2f}"  # noqa: E731
+real_p99 = {s: per_seed_percentile(s, 1, 99) for s in SETTINGS}
+fake_p1 = {s: per_seed_percentile(s, 2, 1) for s in SETTINGS}
+print(f"- Over-confidence on real samples: the 99th percentile of D's logit (per seed) is {ms(real_p99['none'])} "
+      f"without smoothing and {ms(real_p99['one-sided'])} with α = 0.9 (log 9 = {math.log(9):.2f}): "
+      + compare(real_p99["one-sided"], real_p99["none"], "one-sided smoothing kept D's confidence lower.",
+                "one-sided smoothing did not lower it.") )
+print(f"- On generated samples, the 1st percentile is {ms(fake_p1['none'])} with hard fake targets and "
+      f"{ms(fake_p1['two-sided'])} with β = 0.1 (-log 9 = {-math.log(9):.2f}): "
+      + compare(fake_p1["two-sided"], fake_p1["none"], "β = 0.1 did not hold the lower tail up.",
+                "β = 0.1 kept the lower tail higher: D is less sure that fakes are fake, and where D* is flat at "
+                "β the fakes get little push (section 3)."))
 g = {s: grad_stats[s] for s in SETTINGS}
-print(f"- Generator gradient (median norm): none {g['none'][0]:.2f}, one-sided {g['one-sided'][0]:.2f}, "
-      f"two-sided {g['two-sided'][0]:.2f}, instance noise {g['instance noise'][0]:.2f}. One-sided vs none: "
-      + ("within the seeds' spread, as section 3 predicts." if abs(g["one-sided"][0] - g["none"][0])
-         <= max(g["one-sided"][1], g["none"][1]) else "apart by more than the seeds' spread.")
-      + (" Two-sided is lower than none, as predicted." if g["two-sided"][0] < g["none"][0] else ""))
+apart = lambda a, b: abs(g[a][0] - g[b][0]) > max(g[a][1], g[b][1])  # noqa: E731
+print("- Generator gradient (median norm, mean ± std over seeds): "
+      + ", ".join(f"{s} {g[s][0]:.2f} ± {g[s][1]:.2f}" for s in SETTINGS) + ". One-sided vs none: "
+      + ("apart by more than the seeds' spread." if apart("one-sided", "none")
+         else "within the seeds' spread, as section 3 predicts.")
+      + " Two-sided vs none: " + (("lower, as predicted." if g["two-sided"][0] < g["none"][0] else "higher.")
+                                  if apart("two-sided", "none") else "within the seeds' spread.")
+      + " Instance noise vs none: " + (("lower: section 3's argument (the optimal D on disjoint supports) does "
+                                        "not carry over to this trained D." if g["instance noise"][0] < g["none"][0]
+                                        else "higher, as the blurred-density argument of section 3 suggests.")
+                                       if apart("instance noise", "none") else "within the seeds' spread."))
 for setting in ("one-sided", "two-sided", "instance noise"):
     modes, hq = table[setting][0], table[setting][1]
     differs = beyond_spread(modes, table["none"][0]) or beyond_spread(hq, table["none"][1])
@@ -584,7 +594,6 @@ from coursekit.plots import draw_image_grid
 from coursekit.runtime import checkpoint_path, is_quick, runs_dir
 
 MNIST_STEPS = quick_or_full(10, 800)
-t0 = time.perf_counter()
 mnist_images, _ = load_mnist(train=True)
 torch.manual_seed(SEED)
 smoothed = GANTrainer(DCGANGenerator(nz=100, ngf=32), DCGANDiscriminator(ndf=32), mnist_images,
@@ -594,14 +603,12 @@ smoothed = GANTrainer(DCGANGenerator(nz=100, ngf=32), DCGANDiscriminator(ndf=32)
 smoothed.train()
 CHECKPOINT = checkpoint_path("06_one_sided.pt")
 smoothed.save_checkpoint(CHECKPOINT)
-timings["MNIST DCGAN, one-sided smoothing"] = time.perf_counter() - t0
 samples = smoothed.sample(500)
 _, probs = mnist_features(samples, classifier=load_mnist_classifier(device), progress=False)
 top, label = probs.max(dim=1)
 print(f"saved {CHECKPOINT.relative_to(runs_dir().parent)} (step {smoothed.step}, mode={'quick' if is_quick() else 'full'}); "
       f"{(top >= 0.9).float().mean().item():.1%} of 500 samples classified with confidence ≥ 0.9, "
-      f"{len(set(label[top >= 0.9].tolist()))} digits among them; "
-      f"{timings['MNIST DCGAN, one-sided smoothing']:.0f} s")
+      f"{len(set(label[top >= 0.9].tolist()))} digits among them")
 fig, ax = plt.subplots(figsize=(4, 4))
 draw_image_grid(ax, samples[:36], nrow=6, title=f"one-sided smoothing, {smoothed.step} steps")
 plt.show()
@@ -615,7 +622,8 @@ plt.show()
 #   generator's gradient $-\partial_x \log D^*$ exactly unchanged.
 # - Two-sided smoothing sets $D^* = \beta$ where only the generator has mass: fakes there get
 #   (almost) no gradient, which is why Salimans et al. smooth one side only.
-# - Instance noise blurs both densities so that D keeps a slope even between disjoint supports;
+# - Instance noise blurs both densities so that the optimal D keeps a slope even between
+#   disjoint supports (a trained D need not: section 4 prints what it did on the ring);
 #   it does not move the optimum (the blur is one-to-one), and it is annealed because a wide blur
 #   hides the detail D needs once the densities are close.
 # - On the ring, section 4 compares the four settings over seeds and says which differences are

@@ -15,8 +15,9 @@
 # 1. maps $z$ through an 8-layer MLP, the **mapping network**, to $w \in \mathcal W$;
 # 2. starts the image from a **learned constant** 4×4 tensor;
 # 3. injects $w$ into every layer as a **style**: after each conv, **AdaIN** normalises each channel and
-#    rescales it, $\mathrm{AdaIN}(x, w) = \frac{x - \mu(x)}{\sigma(x)}\,(1 + \gamma(w)) + \beta(w)$ (Eq. 1),
-#    with the scale written as $1+\gamma$ so that it is centred on 1;
+#    rescales it, $\mathrm{AdaIN}(x, w) = \frac{x - \mu(x)}{\sigma(x)}\,(1 + \gamma(w)) + \beta(w)$; Eq. 1
+#    writes the scale as $y_s$, and writing it $1+\gamma$ with $\gamma$'s bias at 0 is the paper's
+#    initialisation of that bias to one (App. C);
 # 4. adds per-pixel **noise**, scaled by a learned per-channel weight that starts at 0 (Sec. 3.2).
 #
 # Because every layer reads its own copy of $w$, two latents can be **mixed**: layers
@@ -39,8 +40,6 @@
 # residual discriminator with minibatch standard deviation.
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -55,7 +54,6 @@ from coursekit.stylegan import AdaIN, StyleDiscriminator, StyleGenerator, load_s
 from coursekit.stylegan_report import stylegan_report
 from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
 
-NOTEBOOK_START = time.perf_counter()
 SEED = 0
 device = start_lesson(seed=SEED)
 MAX_AREA = sa.MAX_AREAS["lesson7"]
@@ -298,8 +296,7 @@ plt.show()
 # ### What the trained generator draws
 #
 # Everything below is measured by one function, `coursekit.stylegan_report.stylegan_report`,
-# on `N` samples and `N` pairs (`python scripts/measure_stylegan.py --json FILE` runs the same
-# function on the same seeds and writes the figures to a file). **Valid** means the
+# on `N` samples and `N` pairs. **Valid** means the
 # measure found one plausible shape. **Precision and recall** (Kynkäänniemi et al. 2019,
 # k = 3, as in lesson 8) compare samples with real images in the space of measured
 # attributes (position, size, fill, area, colour, texture contrasts, standardised by the
@@ -307,10 +304,8 @@ plt.show()
 # recall the fraction of real images near some sample.
 
 # %%
-t0 = time.perf_counter()
 report = stylegan_report(G, N, seed=SEED, shapes="lesson7")
 samples = report["samples"]
-print(f"measured in {time.perf_counter() - t0:.0f} s")
 print(f"valid samples: {samples['valid']:.3f}")
 for name in ("shape", "texture", "colour"):
     print(f"  {name + 's':9s}", "  ".join(f"{k} {v:.1%}" for k, v in samples[name].items()))
@@ -464,8 +459,8 @@ else:
           + ("fell: the samples only lost diversity." if loss > 0.01 else "hardly moved."))
 
 # %% [markdown]
-# At ψ = 0 every sample is the image of $\bar w$: one shape, one colour, so recall
-# collapses to the few real images that happen to look like it, whatever its quality.
+# At ψ = 0 every sample is the image of $\bar w$: one shape, one colour, so recall falls
+# to the share of real images near that single image (the ψ = 0 row), whatever its quality.
 # The paper truncates for quality: samples near $\bar w$ come from the well-trained
 # middle of W, so fewer of them are broken (higher precision), at the price of
 # diversity (lower recall). The lines under the table say whether this generator shows
@@ -474,11 +469,11 @@ else:
 # the coarse styles decide the layout, this row repeats one layout, repainted with each
 # sample's own fine styles.
 #
-# ## 7. Noise changes only fine detail
+# ## 7. What redrawing the noise changes
 #
-# Keep the styles fixed and redraw only the noise, `K` times. If the noise does what
-# the paper says, pixels change a little but the measured attributes don't. As a
-# contrast, we also redraw z.
+# Keep the styles fixed and redraw only the noise, `K` times. The paper's claim (Sec. 3.2)
+# is that the noise changes stochastic detail only: pixels change a little but the
+# measured attributes don't. As a contrast, we also redraw z.
 
 # %%
 K = quick_or_full(3, 8)
@@ -511,6 +506,10 @@ print(f"noise redrawn {K}×: mean |pixel change| inside the shape {np.mean(pix_i
       f"(pixels span 2.0)")
 print(f"  attributes changed: coarse {np.mean(coarse_changed):.1%}, fine {np.mean(fine_changed):.1%} of images")
 print(f"z redrawn instead:  coarse {changed(m_other, sa.COARSE):.1%}, fine {changed(m_other, sa.FINE):.1%} of images")
+print(f"redrawing the noise changed the attributes of {np.mean(coarse_changed + fine_changed) / 2:.1%} of images on "
+      f"average, redrawing z {(changed(m_other, sa.COARSE) + changed(m_other, sa.FINE)) / 2:.1%}; among the noise's "
+      f"changes, coarse attributes changed {'more' if np.mean(coarse_changed) > np.mean(fine_changed) else 'less'} "
+      "often than fine ones")
 strengths = [layer.noise.weight.abs().mean().item() for layer in G.synthesis.layers]
 print("learned noise strength per layer (mean |weight|):", [f"{s:.3f}" for s in strengths])
 
@@ -536,7 +535,7 @@ style_mixer(G, seed_a=3, seed_b=11, crossover=CROSSOVER, psi=0.7)
 # The figures this lesson measured, in one place.
 
 # %%
-print(f"mode: {'quick' if is_quick() else 'full'}; notebook time: {time.perf_counter() - NOTEBOOK_START:.0f} s")
+print(f"mode: {'quick' if is_quick() else 'full'}")
 print(f"checkpoint: {meta['steps']:,} steps, {meta['images_seen']:,} images; valid samples {samples['valid']:.3f}; "
       f"precision {report['precision']:.3f}, recall {report['recall']:.3f}")
 for c in (EARLY, CROSSOVER):

@@ -9,7 +9,7 @@
 # %% [markdown]
 # # Lesson 8: Inception Score and FID from scratch, their pitfalls, and a leaderboard
 #
-# Every GAN paper reports the **Inception Score** (IS, Salimans et al. 2016) and the
+# Most image-GAN papers report the **Inception Score** (IS, Salimans et al. 2016) and the
 # **Fréchet Inception Distance** (FID, Heusel et al. 2017). Both reduce a set of samples
 # to one number through a pretrained classifier. In this lesson we compute both from
 # scratch, check them against the reference libraries, and then break them on purpose:
@@ -52,8 +52,7 @@ from coursekit.features import inception_features, load_inception, load_mnist_cl
 from coursekit.plots import draw_image_grid
 from coursekit.runtime import is_quick, quick_or_full, start_lesson
 
-NOTEBOOK_START = time.perf_counter()
-torch.set_num_threads(1)  # small models on a shared 2-core CPU: one thread avoids oversubscription
+torch.set_num_threads(1)  # small models: one thread avoids oversubscription
 device = start_lesson(seed=0)
 
 REPEATS = quick_or_full(2, 5)  # random subsets per sample size in the FID-vs-N study
@@ -214,13 +213,15 @@ for mu1, s1, mu2, s2 in [(0.0, 1.0, 0.0, 1.0), (0.0, 1.0, 2.0, 1.0), (0.0, 1.0, 
 # The hard part is $\operatorname{tr}(\Sigma_1\Sigma_2)^{1/2}$. Two ways:
 #
 # - **`scipy.linalg.sqrtm(Σ1 Σ2)`**, as pytorch-fid and torch-fidelity do. The product is not
-#   symmetric, so this is a general (Schur) matrix square root: slow at d = 2048, and rounding
-#   leaves small imaginary parts that must be dropped.
+#   symmetric, so this is a general (Schur) matrix square root, and rounding leaves small
+#   imaginary parts that must be dropped.
 # - **The symmetric form.** $\Sigma_1\Sigma_2$ has the same eigenvalues as the symmetric
 #   positive semi-definite $M = \Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}$, so
 #   $\operatorname{tr}(\Sigma_1\Sigma_2)^{1/2} = \sum_i \sqrt{\lambda_i(M)}$ with `eigvalsh`:
-#   real, and faster (`coursekit.metrics` uses a Cholesky factor of $\Sigma_1$ in place of
-#   $\Sigma_1^{1/2}$, which gives the same eigenvalues).
+#   real, with no imaginary round-off to drop (`coursekit.metrics` uses a Cholesky factor of
+#   $\Sigma_1$ in place of $\Sigma_1^{1/2}$, which gives the same eigenvalues). Which route is
+#   faster depends on d and on the linear-algebra library: the cell below times all three
+#   on your machine.
 #
 # What does *not* work is `np.linalg.eigvalsh(Σ1 @ Σ2)`: `eigvalsh` assumes a symmetric
 # matrix and reads only one triangle of it.
@@ -327,10 +328,10 @@ for name, fn in [("sqrtm", fid_sqrtm), ("symmetric (eigh)", fid_symmetric), ("co
 #
 # A covariance estimated from N samples is a sum of N outer products around their mean: its
 # **rank is at most N − 1**. With Inception's 2048-d features, 512 samples give a 2048×2048
-# covariance with at least 1,537 zero eigenvalues: the fitted Gaussian is flat in most
-# directions, and FID compares a degenerate Gaussian. The rank is a fact of linear algebra,
-# so random vectors show it as well as Inception features would; then the same on our 128-d
-# classifier features with fewer samples than dimensions. (The nonzero eigenvalues of
+# covariance with at least 2048 − 511 zero eigenvalues (printed below): the fitted Gaussian
+# is flat in most directions, and FID compares a degenerate Gaussian. The rank is a fact of
+# linear algebra, so random vectors show it as well as Inception features would; then the
+# same on our 128-d classifier features with fewer samples than dimensions. (The nonzero eigenvalues of
 # $X_c^\top X_c$ are those of $X_c X_c^\top$, so we never form the 2048×2048 matrix.)
 
 # %%
@@ -522,8 +523,8 @@ for (name, p, r), n in zip(rows, [N_EVAL, len(f_one), len(f_ten), N_EVAL, len(re
 # threshold, and StyleGAN (lesson 7) moves the intermediate latent $w$ towards its average
 # $\bar w$, not $z$.
 # Whether *precision* rises depends on the generator: it does when the centre of its latent
-# space maps to clean, typical digits, which is what a well-trained generator learns; it
-# does not when the centre is a poor region of an under-trained one. Measured:
+# space maps to clean, typical digits, and not when the centre is a poor region of it.
+# Measured:
 
 # %%
 trunc_rows = []
@@ -581,7 +582,6 @@ except RuntimeError as err:
     print(advice.replace(str(Path.home()), "~"))  # the torch hub cache, under your home folder
     print("\nThe rest of the lesson uses the MNIST classifier's features; nothing else depends on this cell.")
 if inception is not None:
-    t0 = time.perf_counter()
     inc_train = inception_features(x_train[:N_INCEPTION], model=inception)
     inc_test = inception_features(x_test[:N_INCEPTION], model=inception)
     inc_gan = inception_features(lb.sample_images(dcgan, N_INCEPTION, seed=0), model=inception)
@@ -589,7 +589,7 @@ if inception is not None:
         warnings.simplefilter("ignore", RuntimeWarning)
         print(f"Inception FID, N = {N_INCEPTION} (2048-d, rank-deficient): real held-out vs train "
               f"{metrics.fid_from_features(inc_test, inc_train):.2f}; DCGAN vs train "
-              f"{metrics.fid_from_features(inc_gan, inc_train):.2f} ({time.perf_counter() - t0:.0f} s)")
+              f"{metrics.fid_from_features(inc_gan, inc_train):.2f}")
 
 # %% [markdown]
 # ## 8. The leaderboard
@@ -666,17 +666,16 @@ print(f"rows whose FID∞ is above their single-draw FID (N = {N_BOARD}): {', '.
 # - FID is **biased in N** (∝ 1/N) and rank-deficient when N ≤ d: always give N, compare at
 #   equal N, or extrapolate to FID∞.
 # - **KID** is unbiased in N; **precision/recall** separate quality from coverage (truncation
-#   trades one for the other).
+#   trades recall for precision only over the range of ψ where precision rises, printed in
+#   section 6).
 #
 # The exercises (`exercises/08_is_fid.ipynb`) ask you to write the IS, the Fréchet distance in
 # 1-D and in d dimensions, KID, and precision/recall.
 
 # %%
-elapsed = time.perf_counter() - NOTEBOOK_START
-print(f"Closing note: mode = {'quick' if is_quick() else 'full'}; this notebook took {elapsed:.0f} s on {device}.")
-print(f"FID check: largest relative difference to pytorch-fid {worst:.1e}; "
-      f"sqrtm vs symmetric at d = {d_time}: {timings['sqrtm']:.2f} s vs {timings['symmetric (eigh)']:.2f} s.")
+print(f"Closing note: mode = {'quick' if is_quick() else 'full'}; device = {device}.")
+print(f"FID check: largest relative difference to pytorch-fid {worst:.1e}.")
 for e in entrants:
-    how = f"loaded from {e.path.parent.name}/{e.path.name}" if e.source == "loaded" else f"trained here ({e.steps} steps, {e.seconds:.0f} s)"
+    how = f"loaded from {e.path.parent.name}/{e.path.name}" if e.source == "loaded" else f"trained here ({e.steps} steps)"
     print(f"  {e.name} (lesson {e.lesson}): {how}" + (f"; {e.note}" if e.note else ""))
 print(lb.format_table(board))

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from coursekit.checkpoint import atomic_save, build_model, load_checkpoint
+from coursekit.checkpoint import atomic_save, build_model, dequantize_int8, load_checkpoint
 from coursekit.stylegan import WEIGHTS, StyleDiscriminator, StyleGANConfig, StyleGenerator, load_stylegan, save_stylegan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def convert_mnist(path: Path = MNIST) -> str:
     new = torch.load(tmp, map_location="cpu", weights_only=True)
     for runs in new["runs"].values():
         for run in runs:
-            build_model({**new["generator_model"], "state": script.dequantize(run["generator"])})  # strict load
+            build_model({**new["generator_model"], "state": dequantize_int8(run["generator"])})  # strict load
     if not same({k: v for k, v in new.items() if k != "generator_model"}, state):
         tmp.unlink()
         raise SystemExit(f"{path.name}: the converted file differs; left as it was")

@@ -3,7 +3,7 @@
 Each variant changes lesson 3's full-mode grid settings (5 seeds trained
 together, 8,000 steps of batch 128, widths 64 × 3 layers, Adam lr_G 5e-4,
 lr_D 2e-3, β = (0.5, 0.999), the last quarter at lr × 0.1) in one place and
-trains the vanilla GAN and a remedy with ``coursekit.mixtures.run_method``;
+trains the vanilla GAN and a remedy with ``coursekit.mode_collapse.run_method``;
 modes, % high quality and reverse KL are measured as in the lesson
 (2,500 samples per seed, high quality = within 3 std of a mode, a mode
 captured when it holds at least 20 % of its fair share of high-quality
@@ -21,7 +21,7 @@ import dataclasses
 import torch
 
 from coursekit.ensemble import EnsembleConfig
-from coursekit.mixtures import Method, run_method
+from coursekit.mode_collapse import Method, run_method
 
 LESSON = EnsembleConfig(num_models=5, seed=0, steps=8000, batch_size=128, nz=2, width=64, depth=3,
                         lr_g=5e-4, lr_d=2e-3, betas=(0.5, 0.999), snapshot_samples=2500, data="grid")

@@ -22,12 +22,12 @@ digits present among those, and the MNIST-FID against the held-out split.
 
 Saved: the generator of every run at its last step (conv weights as int8 with
 one float scale per output channel, everything else float16, so that nine
-generators fit in about 2 MB; :func:`dequantize` rebuilds a float state dict,
+generators fit in about 2 MB; :func:`coursekit.checkpoint.dequantize_int8` rebuilds a float state dict,
 and the last curve point is measured on the dequantised generator as well),
 the curves, the command, the settings, steps, images seen, CPU and wall
 seconds, the torch version and the date; and, as ``generator_model``, the
 generators' class and constructor arguments, so that
-``coursekit.checkpoint.build_model({**file["generator_model"], "state": dequantize(run["generator"])})``
+``coursekit.checkpoint.build_model({**file["generator_model"], "state": dequantize_int8(run["generator"])})``
 rebuilds any of them. The file is rewritten after every run,
 so an interrupted run keeps what it finished; ``--resume`` skips the runs
 already in ``--out`` (same settings only).
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import torch
 
-from coursekit.checkpoint import atomic_save
+from coursekit.checkpoint import atomic_save, dequantize_int8, quantize_int8
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
 from coursekit.metrics import fid_from_features
@@ -73,25 +73,6 @@ def generator_model() -> dict:
     """The generators' class and constructor arguments, as the file records them (``generator_model``)."""
     G = make_generator()
     return {"class": type(G).__name__, "args": G.init_args}
-
-
-def quantize(state: dict[str, torch.Tensor]) -> dict:
-    """4-D float weights -> {"q": int8, "scale": float32 per output channel}; other floats -> float16; ints kept."""
-    out = {}
-    for k, v in state.items():
-        v = v.detach().cpu()
-        if v.is_floating_point() and v.dim() == 4:  # ConvTranspose2d weight [in, out, k, k]: one scale per out channel
-            scale = v.abs().amax(dim=(0, 2, 3), keepdim=True).clamp_min(1e-12) / 127
-            out[k] = {"q": torch.round(v / scale).to(torch.int8), "scale": scale.float()}
-        else:
-            out[k] = v.half() if v.is_floating_point() else v
-    return out
-
-
-def dequantize(packed: dict) -> dict[str, torch.Tensor]:
-    """The inverse of :func:`quantize`: a float32 state dict for ``DCGANGenerator.load_state_dict``."""
-    return {k: (v["q"].float() * v["scale"] if isinstance(v, dict) else v.float() if v.is_floating_point() else v)
-            for k, v in packed.items()}
 
 
 def measure(samples: torch.Tensor, classifier, test_feats: torch.Tensor) -> dict:
@@ -131,9 +112,9 @@ def run(name: str, seed: int, images: torch.Tensor, args, classifier, test_feats
                           **measure(trainer.sample(z=z), classifier, test_feats)})
             c0 += time.process_time() - c1
             mark += args.every
-    packed = quantize(G.state_dict())
+    packed = quantize_int8(G.state_dict())
     G_q = make_generator()
-    G_q.load_state_dict(dequantize(packed))
+    G_q.load_state_dict(dequantize_int8(packed))
     with torch.no_grad():
         quantized = measure(G_q.eval()(z), classifier, test_feats)
     last = curve[-1]

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from coursekit.check import check, solution_or_reference
-from coursekit.layer_shapes import format_trace, trace_shapes
+from coursekit.conv_arithmetic import format_trace, trace_shapes
 from coursekit.models import DCGANDiscriminator, DCGANGenerator, count_parameters
 from coursekit.runtime import start_lesson
 

@@ -115,13 +115,12 @@ def test_the_lesson_saves_the_checkpoints_lesson_8_looks_for():
 
 
 def test_a_generator_saved_the_lessons_way_loads_on_the_leaderboard(tmp_path):
-    from coursekit.checkpoint import build_model, save_checkpoint
+    from coursekit.checkpoint import build_model, dequantize_int8, save_checkpoint
     from coursekit.leaderboard import load_generator
 
-    script = _mnist_script()
     shipped = torch.load(MNIST_PATH, map_location="cpu", weights_only=True)
     run = shipped["runs"]["SN"][0]
-    G = build_model({**shipped["generator_model"], "state": script.dequantize(run["generator"])}).eval()
+    G = build_model({**shipped["generator_model"], "state": dequantize_int8(run["generator"])}).eval()
     save_checkpoint(tmp_path / "05_sn_gan.pt", {"generator": G},
                     {"step": run["steps"], "cpu_seconds": run["cpu_seconds"], "method": "SN", "seed": run["seed"],
                      "trained_by": shipped["command"], "config": run["config"]})
@@ -233,7 +232,7 @@ def test_the_lesson_loads_the_shipped_mnist_comparison_and_declares_its_protocol
 
 def test_the_shipped_mnist_gans_reach_lesson_2s_level_on_fresh_samples():
     """Lesson 2's level: >= 60 % of 1,000 samples classified with probability >= 0.9, all ten digits present."""
-    from coursekit.checkpoint import build_model
+    from coursekit.checkpoint import build_model, dequantize_int8
     from coursekit.data import load_mnist
     from coursekit.features import load_mnist_classifier, mnist_features
     from coursekit.metrics import fid_from_features
@@ -255,7 +254,7 @@ def test_the_shipped_mnist_gans_reach_lesson_2s_level_on_fresh_samples():
         assert [r["seed"] for r in runs] == state["seeds"]
         for run in runs:
             assert run["cpu_seconds"] >= state["cpu_seconds"] and run["steps"] > 0
-            G = build_model({**state["generator_model"], "state": script.dequantize(run["generator"])})
+            G = build_model({**state["generator_model"], "state": dequantize_int8(run["generator"])})
             z = torch.randn(1000, G.nz, generator=torch.Generator().manual_seed(20_000 + run["seed"]))
             with torch.no_grad():
                 feats, probs = mnist_features(G.eval()(z), classifier=classifier, progress=False)
@@ -291,15 +290,15 @@ def test_train_mnist_gans_script_runs_resumes_and_saves_what_the_lesson_loads(tm
 
 
 def test_int8_storage_of_the_generators_round_trips():
+    from coursekit.checkpoint import dequantize_int8, quantize_int8
     from coursekit.models import DCGANGenerator
 
-    script = _mnist_script()
     torch.manual_seed(0)
     G = DCGANGenerator(nz=64, ngf=8).eval()
-    packed = script.quantize(G.state_dict())
+    packed = quantize_int8(G.state_dict())
     weight = packed["net.0.weight"]
     assert weight["q"].dtype == torch.int8 and weight["q"].abs().max() == 127
-    back = script.dequantize(packed)
+    back = dequantize_int8(packed)
     for k, v in G.state_dict().items():
         assert back[k].dtype == v.dtype and back[k].shape == v.shape
         if v.is_floating_point():

@@ -71,3 +71,40 @@ def test_lesson_text_has_no_process_talk(path):
         pytest.skip(f"text pass open: {PENDING[path.name[:2]]}")
     hits = process_talk(markdown_cells(path))
     assert not hits, f"{path.name}: move what the project measured about itself to docs/:\n" + "\n".join(hits)
+
+
+# What a cell prints about the run itself (its seconds, the machine), rather than about the GAN.
+RUN_TALK = re.compile(
+    r"notebook (?:took|time)|wall-clock so far|measured in \d|trained in \d|ms/step|steps? in \d+(?:\.\d+)? s\b"
+    r"|this lesson (?:runs|trains) on the CPU",
+    re.IGNORECASE,
+)
+
+
+def printed_lines(notebook: Path) -> list[str]:
+    """The text the notebook's code cells printed (stream outputs and plain-text results)."""
+    import json
+
+    lines = []
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            lines += "".join(text).splitlines()
+    return lines
+
+
+def test_the_output_scan_finds_run_talk():
+    bad = ["Closing note: mode = full; this notebook took 141 s on cpu.", "measured in 3 s",
+           "16000 steps in 575 s (36 ms/step)", "lesson wall-clock so far: 375 s", "200 hand-written steps in 8.3 s",
+           "this lesson trains on the CPU, 1 thread"]
+    good = ["200 hand-written steps; D loss 1.401 -> 1.252", "section 5: 80.6% confident after 182 s (4750 steps)",
+            "WGAN-GP : 3 seeds × 645 generator updates in 45.1 s wall"]
+    assert [bool(RUN_TALK.search(line)) for line in bad] == [True] * len(bad)
+    assert [bool(RUN_TALK.search(line)) for line in good] == [False] * len(good)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_outputs_do_not_time_the_notebook(path):
+    notebook = path.with_suffix(".ipynb")
+    hits = [line.strip() for line in printed_lines(notebook) if RUN_TALK.search(line)]
+    assert not hits, f"{notebook.name} prints how long it ran; a learner's machine differs:\n" + "\n".join(hits)

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from coursekit import losses
-from coursekit.layer_shapes import conv_out, conv_transpose_out, trace_shapes
+from coursekit.conv_arithmetic import conv_out, conv_transpose_out, trace_shapes
 from coursekit.models import (
     DCGANDiscriminator,
     DCGANGenerator,

@@ -3,7 +3,7 @@
 * ``conv_out`` / ``conv_transpose_out``: output sizes of ``nn.Conv2d`` and
   ``nn.ConvTranspose2d`` along one dimension (the PyTorch documentation's
   formulas; Dumoulin & Visin 2016). Checked on randomised sizes against the
-  reference, which ``tests/test_layer_shapes.py`` checks against real layers.
+  reference, which ``tests/test_conv_arithmetic.py`` checks against real layers.
 * ``dcgan_init``: every conv, transposed conv and linear weight ~ N(0, 0.02²),
   BatchNorm scale ~ N(1, 0.02²), all biases 0 (Radford et al. 2016, Sec. 4).
   Checked by statistics on randomly sized models, since random draws cannot be
@@ -42,7 +42,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from coursekit.check import Case, Exercise, Mistake, with_hint
-from coursekit.layer_shapes import conv_out, conv_transpose_out
+from coursekit.conv_arithmetic import conv_out, conv_transpose_out
 from coursekit.models import dcgan_init
 
 __all__ = ["EXERCISES", "conv_out", "conv_transpose_out", "dcgan_init", "design_28"]
@@ -313,7 +313,7 @@ DESIGN_MORE_HINTS = (
     "the map's size), then flatten to one logit per image. Build G for the nz that design_28 receives.",
     "A transposed convolution with stride 2, kernel 4 and padding 1 doubles a size exactly (kernel 3 with padding 1 "
     "gives 2n − 1, and a 4×4 start ends at 32, not 28); trace_shapes(G, (2, nz)) and trace_shapes(D, (2, 1, 28, 28)) "
-    "from coursekit.layer_shapes print every layer's output shape, up to the one that fails.",
+    "from coursekit.conv_arithmetic print every layer's output shape, up to the one that fails.",
 )
 TANH_HINT = ("the training images are scaled to [-1, 1], so G's last layer must map into [-1, 1] whatever its "
              "weights: Radford et al. end G with tanh (Sec. 3). Small outputs at initialisation are not enough.")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit.layer_shapes import conv_out, conv_transpose_out, format_trace, trace_shapes
+from coursekit.conv_arithmetic import conv_out, conv_transpose_out, format_trace, trace_shapes
 from coursekit.models import DCGANDiscriminator, DCGANGenerator
 
 

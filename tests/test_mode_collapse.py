@@ -1,4 +1,4 @@
-"""coursekit.mixtures: the lesson-3 experiment runner, on tiny runs."""
+"""coursekit.mode_collapse: the lesson-3 experiment runner, on tiny runs."""
 import math
 
 import numpy as np
@@ -8,7 +8,7 @@ import torch
 from coursekit.data import sample_grid, sample_ring
 from coursekit.ensemble import EnsembleConfig, GANEnsemble
 from coursekit.metrics import mode_coverage
-from coursekit.mixtures import (
+from coursekit.mode_collapse import (
     MIXTURES,
     Method,
     best_method,
