@@ -1,7 +1,7 @@
 """K vectorised 2-D GANs vs a Python loop over K models: same models, same steps, one run.
 
     .venv/bin/python bench/bench_ensemble.py                      # K = 16, three sizes, 1 thread
-    .venv/bin/python bench/bench_ensemble.py --sizes 128x128 --threads 0 --loss wgan-gp
+    .venv/bin/python bench/bench_ensemble.py --sizes 128x128 --threads 0 --loss wgan
     .venv/bin/python bench/bench_ensemble.py --k 3 --sizes 256x128 --spectral-norm   # lesson 5's SN-GAN
 
 Both trainers do identical work (the tests check that they produce the same
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating timed rounds per trainer")
     parser.add_argument("--sizes", nargs="+", default=["64x128", "256x128", "64x64"],
                         help="BATCHxWIDTH of each benchmarked configuration (depth: the config's default)")
-    parser.add_argument("--loss", default="bce", choices=["bce", "wgan-gp"])
+    parser.add_argument("--loss", default="bce", choices=["bce", "wgan"])
     parser.add_argument("--spectral-norm", action="store_true",
                         help="SN on every layer of D (stacked power iteration vs torch's parametrization in the loop)")
     parser.add_argument("--threads", type=int, default=1,
@@ -57,7 +57,7 @@ def main() -> None:
     for size in args.sizes:
         batch_size, width = (int(v) for v in size.lower().split("x"))
         cfg = EnsembleConfig(num_models=args.k, batch_size=batch_size, width=width, loss=args.loss,
-                             spectral_norm=args.spectral_norm, snapshot_samples=16, seed=0)
+                             spectral_norm=args.spectral_norm, n_snapshot=16, seed=0)
         bench(cfg, args.steps, args.rounds, args.device)
 
 

@@ -59,14 +59,14 @@ class EnsembleConfig:
     """Settings of K independent 2-D GANs; model k uses seed ``seed + k``.
 
     ``loss``: ``"bce"`` (D: Goodfellow et al. 2014, Eq. 1 on logits; G: the
-    non-saturating loss) or ``"wgan-gp"`` (Gulrajani et al. 2017, Eq. 3, with
+    non-saturating loss) or ``"wgan"`` (Gulrajani et al. 2017, Eq. 3, with
     ``gp_weight`` = λ). ``n_critic`` D updates per G update. ``pack`` = m of
     PacGAN; ``minibatch_std`` appends Karras et al.'s std feature in D;
     ``g_batchnorm`` gives G PacGAN's hidden layers (Linear → BatchNorm on the
     batch's statistics → ReLU; see ``MLP2DGenerator``). ``spectral_norm``
     normalises every layer of D (Miyato et al. 2018; one power iteration per
     forward, as ``torch.nn.utils.parametrizations.spectral_norm``; loss "bce" only).
-    Snapshots of ``snapshot_samples`` samples per model (fixed noise) are taken
+    Snapshots of ``n_snapshot`` samples per model (fixed noise) are taken
     at step 0, every ``snapshot_every`` steps (0: never in between) and at the end.
     ``data`` is ``"ring"`` (8 Gaussians, radius 2, std 0.02) or ``"grid"``
     (25 Gaussians, spacing 2, std 0.05), unless a sampler is passed.
@@ -91,14 +91,16 @@ class EnsembleConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     data: str = "ring"
     snapshot_every: int = 0
-    snapshot_samples: int = 2500
+    n_snapshot: int = 2500
 
     def __post_init__(self) -> None:
-        if self.loss not in ("bce", "wgan-gp"):
-            raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
+        if self.loss not in ("bce", "wgan"):
+            raise ValueError(f"loss must be 'bce' or 'wgan', got {self.loss!r}")
+        if self.loss == "wgan" and self.gp_weight <= 0:
+            raise ValueError("loss='wgan' needs gp_weight > 0 (WGAN-GP): nothing else keeps these critics Lipschitz")
         if self.data not in ("ring", "grid"):
             raise ValueError(f"data must be 'ring' or 'grid' (or pass sampler=...), got {self.data!r}")
-        for name in ("num_models", "batch_size", "nz", "width", "depth", "n_critic", "pack", "snapshot_samples"):
+        for name in ("num_models", "batch_size", "nz", "width", "depth", "n_critic", "pack", "n_snapshot"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.steps < 0 or self.snapshot_every < 0 or self.seed < 0:
@@ -237,7 +239,7 @@ class _Base:
         self._ds = [d.to(self.device) for _, d, _ in members]
         self.rngs = [rng for _, _, rng in members]
         # fixed noise for snapshots: the first draw of each model's stream
-        self.fixed_noise = self._stack(lambda r: torch.randn(config.snapshot_samples, config.nz, generator=r))
+        self.fixed_z = self._stack(lambda r: torch.randn(config.n_snapshot, config.nz, generator=r))
         self.step_count = 0
 
     def _stack(self, draw: Callable[[torch.Generator], Tensor]) -> Tensor:
@@ -245,7 +247,7 @@ class _Base:
 
     def _draw_d(self, with_eps: bool = True) -> tuple[Tensor, Tensor, Tensor | None]:
         """One critic step's randomness, in the same order in every model's stream: real, z, (ε for GP)."""
-        c, gp = self.config, self.config.loss == "wgan-gp" and with_eps
+        c, gp = self.config, self.config.loss == "wgan" and with_eps
         real, z, eps = [], [], []
         for r in self.rngs:
             real.append(self.sampler(c.batch_size, r))
@@ -281,10 +283,10 @@ class _Base:
             d_loss, g_loss = self.step()
             if not (torch.isfinite(d_loss).all() and torch.isfinite(g_loss).all()):
                 bad = [k for k in range(c.num_models) if not (d_loss[k].isfinite() and g_loss[k].isfinite())]
-                raise FloatingPointError(
+                raise FloatingPointError(  # what coursekit.train.TrainingDiverged also is
                     f"non-finite loss at step {self.step_count} for model(s) {bad} (seeds "
                     f"{[c.seed + k for k in bad]}): d_loss={d_loss.tolist()}, g_loss={g_loss.tolist()}. "
-                    "Lower lr_d / lr_g, or use loss='wgan-gp' with gp_weight=10.")
+                    "Lower lr_d / lr_g, or use loss='wgan' with gp_weight=10.")
             d_hist.append(d_loss)
             g_hist.append(g_loss)
             if c.snapshot_every and self.step_count % c.snapshot_every == 0 and i < steps - 1:
@@ -403,7 +405,7 @@ class GANEnsemble(_Base):
 
     @torch.no_grad()
     def sample_fixed(self) -> Tensor:
-        return self.generate(self.fixed_noise).cpu()  # [K, N, 2]
+        return self.generate(self.fixed_z).cpu()  # [K, N, 2]
 
     def generators(self) -> list[nn.Module]:
         return unstack({n: p.cpu() for n, p in self.params_g.items()}, self._g_template)
@@ -435,8 +437,8 @@ class LoopedGANs(_Base):
                  device: torch.device | str | None = None):
         super().__init__(config, sampler, device)
         c = config
-        if c.loss == "wgan-gp" and self.device.type != "cpu":
-            raise ValueError("LoopedGANs with loss='wgan-gp' runs on the CPU only (its ε comes from a CPU "
+        if c.loss == "wgan" and self.device.type != "cpu":
+            raise ValueError("LoopedGANs with loss='wgan' runs on the CPU only (its ε comes from a CPU "
                              "generator); pass device='cpu', or use GANEnsemble on this device")
         self.opts_g = [_adam(g.parameters(), c.lr_g, c.betas) for g in self._gs]
         self.opts_d = [_adam(d.parameters(), c.lr_d, c.betas) for d in self._ds]
@@ -472,7 +474,7 @@ class LoopedGANs(_Base):
 
     @torch.no_grad()
     def sample_fixed(self) -> Tensor:
-        return torch.stack([g(self.fixed_noise[k]) for k, g in enumerate(self._gs)]).cpu()
+        return torch.stack([g(self.fixed_z[k]) for k, g in enumerate(self._gs)]).cpu()
 
     def generators(self) -> list[nn.Module]:
         return [copy.deepcopy(g).cpu() for g in self._gs]

@@ -151,7 +151,7 @@ def run_method(method: Method, data: str, base: EnsembleConfig, final_steps: int
 
     The run has ``base.steps`` steps; its last ``final_steps`` use the learning rates
     times ``final_lr`` (a step decay, so that the generator can settle on the modes
-    it covers). Samples (fixed noise, ``base.snapshot_samples`` per seed) are kept
+    it covers). Samples (fixed noise, ``base.n_snapshot`` per seed) are kept
     at ``segments`` evenly spaced points and at the end; with ``surface_seed`` each
     keeps that seed's decision surface D(x) on a ``resolution²`` grid too.
     """

@@ -125,8 +125,12 @@ class TrainConfig:
         return out
 
 
-class TrainingDiverged(RuntimeError):
-    """A loss or gradient norm became NaN/inf. Carries the diagnosis as attributes."""
+class TrainingDiverged(FloatingPointError):
+    """A loss or gradient norm became NaN/inf. Carries the diagnosis as attributes.
+
+    A ``FloatingPointError``, as the vectorised trainer (:mod:`coursekit.ensemble`) raises, so one
+    ``except FloatingPointError`` catches a divergence of either trainer.
+    """
 
     def __init__(self, step: int, quantity: str, value: float, last_finite: dict | None,
                  restored_step: int | None, checkpoint: str | None, suggestion: str) -> None:

@@ -79,7 +79,7 @@ SEGMENTS = quick_or_full(4, 20)          # snapshots of the vanilla GAN over tra
 PROCESSES = 2                            # runs trained side by side, one process (and one core) each
 BASE = EnsembleConfig(
     num_models=SEEDS, seed=SEED, steps=STEPS["ring"], batch_size=128, nz=2, width=64, depth=3,
-    lr_g=1e-3, lr_d=4e-3, betas=(0.5, 0.999), snapshot_samples=N_SAMPLES,
+    lr_g=1e-3, lr_d=4e-3, betas=(0.5, 0.999), n_snapshot=N_SAMPLES,
 )
 # the grid's 25 modes: twice the steps at half the learning rates (the same 4x ratio of D to G)
 BASES = {"ring": BASE, "grid": dataclasses.replace(BASE, steps=STEPS["grid"], lr_g=BASE.lr_g / 2, lr_d=BASE.lr_d / 2)}

@@ -436,7 +436,7 @@ def coverage(samples: torch.Tensor) -> dict:
 
 
 GRID_METHODS = {
-    "WGAN-GP": dict(loss="wgan-gp", gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9)),
+    "WGAN-GP": dict(loss="wgan", gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9)),
     "plain": dict(loss="bce", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999)),
     "SN": dict(loss="bce", spectral_norm=True, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999)),
 }
@@ -463,7 +463,7 @@ def train_for(ens: GANEnsemble, seconds: float, slice_seconds: float, at_step: i
 grid_runs, c_start = {}, time.process_time()
 for name, settings in GRID_METHODS.items():
     ens = GANEnsemble(EnsembleConfig(num_models=SEEDS, seed=SEED, data="grid", batch_size=256, width=128, depth=3,
-                                     snapshot_samples=GRID_SAMPLES, **settings))
+                                     n_snapshot=GRID_SAMPLES, **settings))
     c0 = time.process_time()
     gp_steps = grid_runs["WGAN-GP"]["curve"][-1][0] if grid_runs else None
     grid_runs[name] = train_for(ens, GRID_SECONDS, GRID_SLICE, at_step=gp_steps)

@@ -24,7 +24,7 @@ from coursekit.ensemble import EnsembleConfig
 from coursekit.mode_collapse import Method, run_method
 
 LESSON = EnsembleConfig(num_models=5, seed=0, steps=8000, batch_size=128, nz=2, width=64, depth=3,
-                        lr_g=5e-4, lr_d=2e-3, betas=(0.5, 0.999), snapshot_samples=2500, data="grid")
+                        lr_g=5e-4, lr_d=2e-3, betas=(0.5, 0.999), n_snapshot=2500, data="grid")
 METHODS = {
     "vanilla": Method("GAN (vanilla)"),
     "pacgan2": Method("PacGAN2", {"pack": 2}),

@@ -55,7 +55,7 @@ def main() -> None:
 
     config = EnsembleConfig(num_models=args.seeds, seed=args.seed, data="grid", steps=args.steps + args.decay_steps,
                             batch_size=256, width=128, depth=3, loss="bce", spectral_norm=True,
-                            lr_g=args.lr, lr_d=args.lr, betas=(0.5, 0.999), snapshot_samples=2500)
+                            lr_g=args.lr, lr_d=args.lr, betas=(0.5, 0.999), n_snapshot=2500)
     ens = GANEnsemble(config, device="cpu")
     centers = grid_centers()
     curve = []  # (step, seconds, [modes per seed], [high-quality share per seed])

@@ -8,7 +8,7 @@ from coursekit import losses
 from coursekit.data import ring_centers
 from coursekit.ensemble import EnsembleConfig, GANEnsemble, LoopedGANs, make_member, stacked_spectral_norm, unstack
 
-SMALL = EnsembleConfig(num_models=3, steps=20, batch_size=64, width=32, depth=3, snapshot_samples=50,
+SMALL = EnsembleConfig(num_models=3, steps=20, batch_size=64, width=32, depth=3, n_snapshot=50,
                        snapshot_every=5)
 
 
@@ -24,8 +24,8 @@ def _assert_same_models(a, b, atol):
 @pytest.mark.parametrize("changes", [
     {},                                             # non-saturating BCE
     {"pack": 2, "minibatch_std": True},             # PacGAN2 + minibatch std
-    {"loss": "wgan-gp", "n_critic": 2, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.0, 0.9)},  # WGAN-GP
-    {"loss": "wgan-gp", "pack": 2},
+    {"loss": "wgan", "n_critic": 2, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.0, 0.9)},  # WGAN-GP
+    {"loss": "wgan", "pack": 2},
     {"g_batchnorm": True},                          # PacGAN's G layers: BatchNorm on batch statistics
     {"spectral_norm": True},                        # SN-GAN: stacked power iteration vs torch's parametrization
     {"spectral_norm": True, "pack": 2, "n_critic": 2},
@@ -46,7 +46,7 @@ def test_vectorised_equals_k_separately_trained_models(changes):
 def test_vectorised_gradient_penalty_equals_the_library_penalty_with_pack_and_minibatch_std():
     # With pack + minibatch std, 20 Adam steps amplify float rounding in near-zero gradient
     # entries (Adam divides by |g|), so compare the first critic step's loss and gradients.
-    cfg = dataclasses.replace(SMALL, loss="wgan-gp", pack=2, minibatch_std=True)
+    cfg = dataclasses.replace(SMALL, loss="wgan", pack=2, minibatch_std=True)
     vec, loop = GANEnsemble(cfg, device="cpu"), LoopedGANs(cfg, device="cpu")
     real, z, eps = vec._draw_d()
     fake = vec.generate(z).detach()
@@ -97,7 +97,7 @@ def test_snapshots_and_unstacked_generators():
         together = ens.generate(z)
         for k, g in enumerate(res.generators):
             assert torch.allclose(g(z[k]), together[k], atol=1e-6)
-            assert torch.allclose(g(ens.fixed_noise[k]), res.samples[k], atol=1e-6)
+            assert torch.allclose(g(ens.fixed_z[k]), res.samples[k], atol=1e-6)
     copies = unstack(ens.params_g, res.generators[0])
     assert len(copies) == 3 and copies[1] is not copies[2]
     with pytest.raises(ValueError):
@@ -105,7 +105,7 @@ def test_snapshots_and_unstacked_generators():
 
 
 def test_a_short_run_moves_samples_towards_the_ring():
-    cfg = EnsembleConfig(num_models=2, steps=300, batch_size=128, width=64, snapshot_samples=500)
+    cfg = EnsembleConfig(num_models=2, steps=300, batch_size=128, width=64, n_snapshot=500)
     res = GANEnsemble(cfg, device="cpu").train()
     centers = ring_centers()
 
@@ -124,6 +124,8 @@ def test_config_validation():
         EnsembleConfig(batch_size=10, pack=3)
     with pytest.raises(ValueError, match="data"):
         EnsembleConfig(data="spiral")
+    with pytest.raises(ValueError, match="gp_weight"):  # no clipping here: a WGAN critic needs the penalty
+        EnsembleConfig(loss="wgan", gp_weight=0.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         SMALL.steps = 3
 
@@ -176,7 +178,7 @@ def test_spectral_norm_ensemble_keeps_every_layer_at_sigma_one_and_unstacks_to_s
         d.train()
         assert torch.allclose(d(x[k]), together[k], atol=1e-5)
     with pytest.raises(ValueError, match="spectral_norm"):
-        EnsembleConfig(spectral_norm=True, loss="wgan-gp")
+        EnsembleConfig(spectral_norm=True, loss="wgan")
 
 
 def test_scale_lr_and_snapshot_times():

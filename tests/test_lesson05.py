@@ -98,7 +98,7 @@ def test_the_lesson_declares_its_protocol_before_the_runs_and_has_no_process_tal
     mnist = LESSON.index("## 7. On MNIST")
     assert LESSON.index("**The winner**", mnist) < LESSON.index("run_mnist(name, SEED + k", mnist)
     # the paper's settings (Gulrajani et al. 2017): λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9) / toy (0.5, 0.9)
-    assert 'dict(loss="wgan-gp", gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9))' in LESSON
+    assert 'dict(loss="wgan", gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9))' in LESSON
     assert "gp_weight=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4,\n" in LESSON and "betas=(0.0, 0.9)" in LESSON
     for phrase in ("NOT met", "'met'", "chapter this course", "bench/", "thread(s) here"):
         assert phrase not in LESSON, phrase

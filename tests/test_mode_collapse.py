@@ -28,7 +28,7 @@ from coursekit.mode_collapse import (
     summarize,
 )
 
-TINY = EnsembleConfig(num_models=3, steps=12, batch_size=32, width=16, depth=2, snapshot_samples=200)
+TINY = EnsembleConfig(num_models=3, steps=12, batch_size=32, width=16, depth=2, n_snapshot=200)
 
 
 def test_real_data_scores_like_the_closed_form():
@@ -87,7 +87,7 @@ def test_surfaces_for_plain_and_packed_discriminators_and_the_table():
     d, ext = res.discriminators[1], MIXTURES["ring"].extent
     corner = torch.sigmoid(d(torch.tensor([[ext[0], ext[2]]]).repeat(2, 1))).item()  # a pack of 2 equal points
     assert res.snapshots[-1][2][0, 0] == pytest.approx(corner, abs=1e-6)
-    wg = run_method(Method("WGAN-GP", {"loss": "wgan-gp"}), "ring", TINY)
+    wg = run_method(Method("WGAN-GP", {"loss": "wgan"}), "ring", TINY)
     rows = coverage_rows([res, wg])
     assert [r["method"] for r in rows] == ["PacGAN2", "WGAN-GP"]
     assert rows[0]["per_seed"] == [m["modes"] for m in res.metrics]
