@@ -334,7 +334,8 @@ class GANTrainer:
             try:
                 while self.step < end:
                     self._emit(self._guarded_step(t0), bar)
-                    self._keep_state()
+                    if cfg.good_state_every and self.step % cfg.good_state_every == 0:
+                        self._good = self._capture()  # the NaN guard's copy, in memory
             except KeyboardInterrupt:
                 if self._good is not None:  # the interrupt may have hit mid-step: go back to a consistent state
                     self._restore(self._good)
@@ -385,12 +386,6 @@ class GANTrainer:
             cb(record)
 
     # ------------------------------------------------------------------ state: NaN guard and checkpoints
-    def _keep_state(self) -> None:
-        """Every ``good_state_every`` steps a copy of the state in memory."""
-        every = self.config.good_state_every
-        if every and self.step % every == 0:
-            self._good = self._capture()
-
     def _capture(self) -> dict[str, Any]:
         """A deep copy of everything training changes (history by length only)."""
         return {"step": self.step, "elapsed": self._elapsed, "generator": _copy_state(self.generator),
@@ -398,17 +393,14 @@ class GANTrainer:
                 "opt_d": copy.deepcopy(self.opt_d.state_dict()), "rng": capture_rng(self._rng),
                 "n_records": len(self.history), "n_snapshots": len(self.history.snapshots)}
 
-    def _load_state(self, state: dict[str, Any]) -> None:
-        """Load models, optimisers, RNG states, step and elapsed time from a :meth:`_capture`-like dict."""
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Load models, optimisers, RNG states, step and elapsed time (and cut the history back, if told)."""
         for name in ("generator", "discriminator", "opt_g", "opt_d"):
             getattr(self, name).load_state_dict(state[name])
         restore_rng(state["rng"], self._rng)
         self.step, self._elapsed = int(state["step"]), float(state["elapsed"])
-
-    def _restore(self, state: dict[str, Any]) -> None:
-        """Go back to a state :meth:`_capture` took."""
-        self._load_state(state)
-        self.history.truncate(state["n_records"], state["n_snapshots"])
+        if "n_records" in state:  # a state :meth:`_capture` took
+            self.history.truncate(state["n_records"], state["n_snapshots"])
 
     def save_checkpoint(self, path: str | os.PathLike | None = None) -> Path:
         """Atomically write G and D (class, constructor arguments, weights), both optimisers, RNG states, step,
@@ -427,7 +419,7 @@ class GANTrainer:
         fixed noise; return the step. Training on from here gives what training straight through would."""
         saved = checkpoint.load_checkpoint(path)
         meta = saved["meta"]
-        self._load_state({**meta, **{name: saved["models"][name]["state"] for name in ("generator", "discriminator")}})
+        self._restore({**meta, **{name: saved["models"][name]["state"] for name in ("generator", "discriminator")}})
         self.history = History.from_state_dict(meta["history"])
         self.fixed_z = meta["fixed_z"].to(self.device)
         return self.step
