@@ -373,8 +373,8 @@ plt.show()
 #   appended as an extra feature; a collapsed batch has a small std, and D can use it.
 # - **BatchNorm + ReLU in the generator** (`MLP2DGenerator(batchnorm=True)`): every hidden
 #   layer of G becomes Linear → BatchNorm → ReLU, the layer of PacGAN's own generator (Lin
-#   et al. 2018, Sec. 5), normalised over the batch's own statistics. Each hidden unit is
-#   then centred and scaled over the batch, so G cannot squeeze a whole batch onto one
+#   et al. 2018, in its synthetic-data experiments), normalised over the batch's own
+#   statistics. Each hidden unit is then centred and scaled over the batch, so G cannot squeeze a whole batch onto one
 #   point without undoing that normalisation at its output layer; Radford et al. (2016,
 #   Sec. 3) credit BatchNorm in G with "preventing the generator from collapsing all
 #   samples to a single point". It changes G, not D, and two things at once
