@@ -14,7 +14,12 @@ The pieces, each a small module:
   that starts at 0 (Sec. 3.2).
 * :class:`SynthesisNetwork` — a learned constant 4×4 input, then 4→8→16 (one more
   doubling per entry of ``channels``) with two styled layers per resolution
-  (``num_ws = 6`` at 16×16) and a final toRGB.
+  (``num_ws = 6`` at 16×16) and a final toRGB. Optionally (``const_maps_from``,
+  off by default) the layers at that resolution and above also add a learned
+  constant map, scaled per channel by their own style: a fixed-phase pattern
+  (e.g. a period-2 texture) that a late style can select without an earlier
+  layer having to draw it first; ``const_maps_tile`` makes each map a repeated
+  small tile, so that it can hold a texture but not a position.
 * :class:`StyleGenerator` — mapping + synthesis, the running average w̄
   (β = 0.995), truncation in W (``w̄ + ψ(w − w̄)``, Appendix B) and
   style mixing (Sec. 3.1): layers ``< crossover`` take A's w, the others B's.
@@ -51,6 +56,17 @@ class StyleGANConfig:
     img_channels: int = 3
     w_avg_beta: float = 0.995
     d_channels: tuple[int, ...] = (32, 64, 64)  # discriminator: 16×16, 8×8, 4×4
+    const_maps_from: int = 0  # 0: none (the shipped model); R: layers at R×R and above add a styled constant map
+    const_maps_tile: int = 0  # 0: each map covers the image; t: a learned t×t tile repeated (period t, no position)
+
+    def __post_init__(self):
+        sizes = [4 * 2**i for i in range(1, len(self.channels))]  # the upsampled resolutions (4×4 has its constant)
+        if self.const_maps_from != 0 and self.const_maps_from not in sizes:
+            raise ValueError(f"const_maps_from must be 0 or one of the resolutions {sizes}, got {self.const_maps_from}")
+        t = self.const_maps_tile
+        if t != 0 and (self.const_maps_from == 0 or t < 1 or t & (t - 1) or t > self.const_maps_from):
+            raise ValueError(f"const_maps_tile must be 0 or a power of 2 up to const_maps_from "
+                             f"({self.const_maps_from}), got {t}")
 
     @property
     def resolution(self) -> int:
@@ -185,14 +201,28 @@ class NoiseInjection(nn.Module):
 
 
 class SynthesisLayer(nn.Module):
-    """[upsample ×2] → [3×3 conv] → noise → bias + leaky ReLU → AdaIN(w). One style per layer."""
+    """[upsample ×2] → [3×3 conv] → [+ styled constant map] → noise → bias + leaky ReLU → AdaIN(w).
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool, conv: bool):
+    One style per layer. With ``const_map`` the layer adds ``P · s(w)``: a learned map
+    ``P`` ``[1, C, R, R]`` (starting at 0; with ``tile = t`` a ``t×t`` tile repeated over the
+    image, so it can hold a period-t texture but no position) scaled per channel by
+    ``s(w) = A'(w)`` (starting near 1), before the nonlinearity, so that the layer's own style
+    chooses how much of each fixed pattern enters, as the noise inputs (Sec. 3.2) give every
+    layer its own source of detail instead of making it derive that detail from earlier activations.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool, conv: bool,
+                 const_map: bool = False, tile: int = 0):
         super().__init__()
         if not conv and in_channels != out_channels:
             raise ValueError("a layer without a conv must keep the number of channels")
         self.up = up
         self.conv = EqualConv2d(in_channels, out_channels, 3) if conv else None
+        side = tile or resolution
+        if const_map and resolution % side:
+            raise ValueError(f"a {side}×{side} tile does not divide a {resolution}×{resolution} map")
+        self.const_map = nn.Parameter(torch.zeros(1, out_channels, side, side)) if const_map else None
+        self.const_style = EqualLinear(w_dim, out_channels, bias_init=1.0) if const_map else None
         self.noise = NoiseInjection(out_channels, resolution)
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.adain = AdaIN(out_channels, w_dim)
@@ -202,6 +232,10 @@ class SynthesisLayer(nn.Module):
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)  # [B, C, 2H, 2W]
         if self.conv is not None:
             x = self.conv(x)  # [B, C_out, H, W]
+        if self.const_map is not None:
+            reps = x.shape[-1] // self.const_map.shape[-1]  # 1 for a full map
+            pattern = self.const_map.repeat(1, 1, reps, reps) if reps > 1 else self.const_map  # [1, C_out, H, W]
+            x = x + pattern * self.const_style(w)[:, :, None, None]  # [B, C_out, H, W]
         x = self.noise(x, noise_mode)
         x = lrelu(x + self.bias.view(1, -1, 1, 1))
         return self.adain(x, w)
@@ -220,8 +254,11 @@ class SynthesisNetwork(nn.Module):
         ]
         for i in range(1, len(ch)):
             res = 4 * 2**i
-            layers.append(SynthesisLayer(ch[i - 1], ch[i], config.w_dim, res, up=True, conv=True))
-            layers.append(SynthesisLayer(ch[i], ch[i], config.w_dim, res, up=False, conv=True))
+            cmap, tile = 0 < config.const_maps_from <= res, config.const_maps_tile
+            layers.append(SynthesisLayer(ch[i - 1], ch[i], config.w_dim, res, up=True, conv=True, const_map=cmap,
+                                         tile=tile))
+            layers.append(SynthesisLayer(ch[i], ch[i], config.w_dim, res, up=False, conv=True, const_map=cmap,
+                                         tile=tile))
         self.layers = nn.ModuleList(layers)
         self.to_rgb = EqualConv2d(ch[-1], config.img_channels, 1)
         self.rgb_bias = nn.Parameter(torch.zeros(config.img_channels))
@@ -301,16 +338,24 @@ class StyleGenerator(nn.Module):
         return self.synthesis(ws, noise_mode)  # [B, 3, R, R]
 
 
-def mixing_regularised_ws(G: StyleGenerator, z: Tensor, z2: Tensor, prob: float = 0.9) -> Tensor:
+def mixing_regularised_ws(G: StyleGenerator, z: Tensor, z2: Tensor, prob: float = 0.9,
+                          crossovers: tuple[int, ...] | None = None) -> Tensor:
     """Training-time ws with style-mixing regularisation (StyleGAN, Sec. 3.1).
 
     With probability ``prob`` a sample switches from ``w = f(z)`` to
-    ``w2 = f(z2)`` at a crossover drawn uniformly from ``1..num_ws-1``
-    (per sample); the others use ``w`` for every layer. Returns ``([B, num_ws, w_dim], w)``.
+    ``w2 = f(z2)`` at a crossover drawn uniformly from ``1..num_ws-1``, or from the
+    entries of ``crossovers`` (repeat an entry to draw it more often), per sample;
+    the others use ``w`` for every layer. Returns ``([B, num_ws, w_dim], w)``.
     """
     w, w2 = G.mapping(z), G.mapping(z2)  # [B, w_dim] each
     b = z.shape[0]
-    crossover = torch.randint(1, G.num_ws, (b,), device=z.device)
+    if crossovers is None:
+        crossover = torch.randint(1, G.num_ws, (b,), device=z.device)
+    else:
+        if len(crossovers) == 0 or not all(1 <= int(c) < G.num_ws for c in crossovers):
+            raise ValueError(f"mixing crossovers must be in 1..{G.num_ws - 1}, got {crossovers}")
+        choices = torch.tensor([int(c) for c in crossovers], device=z.device)
+        crossover = choices[torch.randint(len(choices), (b,), device=z.device)]
     crossover = torch.where(torch.rand(b, device=z.device) < prob, crossover, torch.full_like(crossover, G.num_ws))
     layer = torch.arange(G.num_ws, device=z.device).view(1, -1)
     use_a = (layer < crossover.view(-1, 1)).unsqueeze(-1)  # [B, num_ws, 1]

@@ -31,12 +31,15 @@ class StyleGANRecipe:
     r1_every: int = 16
     mixing_prob: float = 0.9
     ema_kimg: float = 5.0
+    mixing_crossovers: tuple[int, ...] | None = None  # None: uniform over 1..num_ws-1 (StyleGAN's)
 
     def __post_init__(self):
         if self.batch < 2 or self.lr <= 0 or self.r1_gamma < 0 or self.r1_every < 1 or self.ema_kimg <= 0:
             raise ValueError(f"invalid recipe {self}")
         if not 0 <= self.mixing_prob <= 1:
             raise ValueError(f"mixing_prob must be in [0, 1], got {self.mixing_prob}")
+        if self.mixing_crossovers is not None and (not self.mixing_crossovers or min(self.mixing_crossovers) < 1):
+            raise ValueError(f"mixing_crossovers must be crossovers >= 1, got {self.mixing_crossovers}")
 
     def ema_beta(self, step: int) -> float:
         """Weight of the old average at ``step``: ``0.5^(batch / (1000·ema_kimg))``, ramped up as ``(t+1)/(t+10)``."""
@@ -71,7 +74,7 @@ def train_step(t: StyleGANTraining, real: Tensor) -> dict[str, float]:
     # --- discriminator: non-saturating loss on a style-mixed fake batch, lazy R1 on the real one
     with torch.no_grad():
         ws, _ = mixing_regularised_ws(G, torch.randn(b, G.z_dim, device=device),
-                                      torch.randn(b, G.z_dim, device=device), r.mixing_prob)
+                                      torch.randn(b, G.z_dim, device=device), r.mixing_prob, r.mixing_crossovers)
         fake = G.synthesis(ws)  # [B, C, R, R]
     d_loss = d_loss_bce(D(real), D(fake))
     out = {"d_loss": d_loss.item()}
@@ -84,7 +87,7 @@ def train_step(t: StyleGANTraining, real: Tensor) -> dict[str, float]:
     t.opt_d.step()
     # --- generator: non-saturating loss with style-mixing regularisation, then w̄
     ws, w = mixing_regularised_ws(G, torch.randn(b, G.z_dim, device=device),
-                                  torch.randn(b, G.z_dim, device=device), r.mixing_prob)
+                                  torch.randn(b, G.z_dim, device=device), r.mixing_prob, r.mixing_crossovers)
     g_loss = g_loss_nonsaturating(D(G.synthesis(ws)))
     t.opt_g.zero_grad(set_to_none=True)
     g_loss.backward()

@@ -49,6 +49,14 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _crossovers(text: str) -> tuple[int, ...]:
+    """``"2,3,4,4,5"`` → ``(2, 3, 4, 4, 5)``: the crossovers style mixing draws from (repeats weigh more)."""
+    values = tuple(int(x) for x in text.split(","))
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected crossovers >= 1, got {text!r}")
+    return values
+
+
 def image_size(shapes: str) -> int:
     """The image size of a ``coursekit.shapes.RANGES`` preset (32 unless it says otherwise)."""
     return RANGES[shapes].get("size", 32)
@@ -63,6 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--r1-gamma", type=float, default=recipe.r1_gamma)
     p.add_argument("--r1-every", type=int, default=recipe.r1_every)
     p.add_argument("--mixing-prob", type=float, default=recipe.mixing_prob)
+    p.add_argument("--mixing-crossovers", type=_crossovers, default=None,
+                   help="crossovers style mixing draws from, comma-separated, repeats weigh more "
+                        "(default: uniform over 1..num_ws-1)")
     p.add_argument("--ema-kimg", type=float, default=recipe.ema_kimg,
                    help="half-life of G's weight average, in 1000 images")
     p.add_argument("--shapes", choices=tuple(RANGES), default="lesson7",
@@ -73,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--d-channels", type=_widths, default=DEFAULT_D_WIDTHS,
                    help="discriminator widths from the image size down to 4 px, comma-separated (default "
                         + ",".join(map(str, DEFAULT_D_WIDTHS)) + ")")
+    p.add_argument("--const-maps-from", type=int, default=StyleGANConfig().const_maps_from,
+                   help="layers at this resolution and above add a learned constant map scaled by their style "
+                        "(default 0: none, the shipped model)")
+    p.add_argument("--const-maps-tile", type=int, default=StyleGANConfig().const_maps_tile,
+                   help="make each constant map a repeated TILE×TILE tile (e.g. 2: period-2 patterns, no position; "
+                        "default 0: a full map)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=50)
@@ -81,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--state", type=Path, default=runs_dir() / "stylegan_shapes_state.pt",
                    help="training state for --resume (default: runs/stylegan_shapes_state.pt, kept across restarts)")
     p.add_argument("--resume", action="store_true",
-                   help="continue from --state (same --channels, --d-channels and --shapes)")
+                   help="continue from --state (same --channels, --d-channels, --const-maps-from/-tile and --shapes)")
     p.add_argument("--eval-only", action="store_true", help="only measure --out and rewrite its README")
     p.add_argument("--eval-n", type=int, default=1000, help="samples / mixes for the final measurements")
     return p.parse_args(argv)
@@ -95,12 +112,15 @@ def real_batch(step: int, batch: int, seed: int, shapes: str = "lesson7") -> tor
 
 def load_state(args: argparse.Namespace) -> dict:
     """The saved training state at ``args.state``; stops with a message if it is missing or was
-    trained with other ``--channels``, ``--d-channels`` or ``--shapes`` than ``args``."""
+    trained with other ``--channels``, ``--d-channels``, ``--const-maps-from`` or ``--shapes`` than ``args``."""
     if not args.state.exists():
         raise SystemExit(f"--resume: no saved state at {args.state} (pass the --state of the run to continue)")
     s = torch.load(args.state, map_location="cpu", weights_only=False)
-    saved = {"channels": tuple(s["channels"]), "d_channels": tuple(s["d_channels"]), "shapes": s["shapes"]}
-    wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes}
+    saved = {"channels": tuple(s["channels"]), "d_channels": tuple(s["d_channels"]), "shapes": s["shapes"],
+             "const_maps_from": s.get("const_maps_from", 0),  # states saved before the options had none
+             "const_maps_tile": s.get("const_maps_tile", 0)}
+    wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes,
+              "const_maps_from": args.const_maps_from, "const_maps_tile": args.const_maps_tile}
     differ = [k for k in saved if saved[k] != wanted[k]]
     if differ:
         runs = " ; ".join(s.get("commands", ["(not recorded)"]))
@@ -112,12 +132,14 @@ def load_state(args: argparse.Namespace) -> dict:
 
 def recipe_of(args: argparse.Namespace) -> StyleGANRecipe:
     return StyleGANRecipe(batch=args.batch, lr=args.lr, r1_gamma=args.r1_gamma, r1_every=args.r1_every,
-                          mixing_prob=args.mixing_prob, ema_kimg=args.ema_kimg)
+                          mixing_prob=args.mixing_prob, ema_kimg=args.ema_kimg,
+                          mixing_crossovers=args.mixing_crossovers)
 
 
 def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
-    config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels)
+    config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels, const_maps_from=args.const_maps_from,
+                            const_maps_tile=args.const_maps_tile)
     saved = load_state(args) if args.resume else None
     if config.resolution != image_size(args.shapes):
         raise SystemExit(f"--channels {args.channels} draw {config.resolution}×{config.resolution} images, "
@@ -148,7 +170,8 @@ def train(args: argparse.Namespace) -> dict:
             elapsed = time.perf_counter() - t0
             atomic_save(t.state_dict() | {
                 "elapsed": elapsed, "log": log, "rng": torch.get_rng_state(), "commands": commands,
-                "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes}, args.state)
+                "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes,
+                "const_maps_from": config.const_maps_from, "const_maps_tile": config.const_maps_tile}, args.state)
             meta = {"seed": args.seed, "shapes": args.shapes, "steps": step, "batch": args.batch,
                     "images_seen": step * args.batch, "train_seconds": round(elapsed, 1),
                     "command": " ; ".join(commands), "recipe": dataclasses.asdict(t.recipe), "last_log": log[-1:],

@@ -210,3 +210,105 @@ def test_shipped_checkpoint_is_small_and_loads():
     G = load_stylegan()
     assert G.num_ws == 6 and G.w_avg.abs().sum() > 0  # w̄ was tracked during training
     assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 16, 16)
+
+
+def test_const_maps_are_off_by_default_and_sit_only_at_their_resolutions():
+    assert StyleGANConfig().const_maps_from == 0
+    assert not any("const_map" in k or "const_style" in k for k in StyleGenerator().state_dict())  # shipped layout
+    G = StyleGenerator(StyleGANConfig(const_maps_from=16))
+    has = [layer.const_map is not None for layer in G.synthesis.layers]
+    assert has == [False, False, False, False, True, True]  # the two 16×16 layers
+    assert G.synthesis.layers[4].const_map.shape == (1, 32, 16, 16)
+    assert torch.equal(G.synthesis.layers[4].const_map, torch.zeros(1, 32, 16, 16))  # starts at 0
+    assert [layer.const_map is not None for layer in StyleGenerator(StyleGANConfig(const_maps_from=8)).synthesis.layers
+            ] == [False, False, True, True, True, True]
+    for bad in (4, 12, 32, -16):  # the 4×4 layers have their constant; 32 is not a resolution of this network
+        with pytest.raises(ValueError, match="const_maps_from"):
+            StyleGANConfig(const_maps_from=bad)
+
+
+def test_const_maps_change_nothing_at_zero_and_are_scaled_by_their_layers_style():
+    torch.manual_seed(0)
+    G16 = StyleGenerator(StyleGANConfig(const_maps_from=16)).eval()
+    G0 = StyleGenerator().eval()
+    G0.load_state_dict({k: v for k, v in G16.state_dict().items() if ".const_map" not in k and ".const_style" not in k})
+    ws = G16.broadcast(G16.mapping(torch.randn(4, G16.z_dim)))
+    assert torch.equal(G16.synthesis(ws, "const"), G0.synthesis(ws, "const"))  # maps at 0: the plain generator
+    layer = G16.synthesis.layers[5]
+    with torch.no_grad():
+        layer.const_map.normal_()
+        layer.conv.weight.zero_()  # so that what reaches the noise is the styled map alone
+    seen = []
+    hook = layer.noise.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    G16.synthesis(ws, "none")
+    hook.remove()
+    assert torch.allclose(seen[0], layer.const_map * layer.const_style(ws[:, 5])[:, :, None, None], atol=1e-6)
+    scales = layer.const_style(ws[:, 5])  # [4, 32]: how much of each channel's map enters, per sample
+    assert scales.std(dim=0).mean() > 0.05 and abs(scales.mean().item() - 1) < 0.5  # set by w, near 1 at first
+
+
+def test_const_maps_survive_save_and_load(tmp_path):
+    torch.manual_seed(1)
+    config = StyleGANConfig(const_maps_from=16)
+    G = StyleGenerator(config).eval()
+    with torch.no_grad():
+        G.synthesis.layers[4].const_map.normal_()
+    save_stylegan(tmp_path / "g.pt", G, StyleDiscriminator(config), {"seed": 0})
+    G2 = load_stylegan(tmp_path / "g.pt")
+    assert G2.config.const_maps_from == 16
+    z = torch.randn(3, G.z_dim)
+    assert torch.equal(G2(z, 1.0, "const"), G(z, 1.0, "const"))
+
+
+def test_mixing_regularisation_with_chosen_crossovers(G):
+    z, z2 = torch.randn(2000, G.z_dim), torch.randn(2000, G.z_dim)
+    w, w2 = G.mapping(z), G.mapping(z2)
+    ws, _ = mixing_regularised_ws(G, z, z2, prob=1.0, crossovers=(4,))
+    assert torch.equal(ws[:, :4], G.broadcast(w)[:, :4]) and torch.equal(ws[:, 4:], G.broadcast(w2)[:, 4:])
+    torch.manual_seed(3)
+    ws, _ = mixing_regularised_ws(G, z, z2, prob=1.0, crossovers=(2, 3, 4, 4, 4, 5))
+    from_a = (ws == G.broadcast(w)).all(-1).sum(1)  # [B]: the crossover of each sample
+    share = torch.bincount(from_a, minlength=G.num_ws + 1).float() / len(z)
+    assert share[[0, 1, 6]].sum() == 0 and abs(share[4] - 0.5) < 0.05 and abs(share[2] - 1 / 6) < 0.04
+    ws, w = mixing_regularised_ws(G, z, z2, prob=0.0, crossovers=(4,))
+    assert torch.equal(ws, G.broadcast(w))  # probability 0: no sample mixes, whatever the crossovers
+    for bad in ((), (0,), (6,), (2, 7)):
+        with pytest.raises(ValueError, match="crossovers"):
+            mixing_regularised_ws(G, z[:4], z2[:4], prob=1.0, crossovers=bad)
+
+
+def test_default_mixing_draws_the_same_random_numbers_as_before():
+    """``crossovers=None`` is StyleGAN's uniform draw over 1..num_ws-1, from the same random stream."""
+    torch.manual_seed(0)
+    G = StyleGenerator().eval()
+    z, z2 = torch.randn(64, G.z_dim), torch.randn(64, G.z_dim)
+    torch.manual_seed(7)
+    ws, w = mixing_regularised_ws(G, z, z2, prob=0.9)
+    torch.manual_seed(7)
+    crossover = torch.randint(1, G.num_ws, (64,))
+    crossover = torch.where(torch.rand(64) < 0.9, crossover, torch.full_like(crossover, G.num_ws))
+    expect = torch.where((torch.arange(G.num_ws).view(1, -1) < crossover.view(-1, 1)).unsqueeze(-1),
+                         G.broadcast(w), G.broadcast(G.mapping(z2)))
+    assert torch.equal(ws, expect)
+
+
+def test_const_map_tiles_repeat_a_small_pattern_that_holds_no_position():
+    torch.manual_seed(2)
+    G = StyleGenerator(StyleGANConfig(const_maps_from=16, const_maps_tile=2)).eval()
+    layer = G.synthesis.layers[4]
+    assert layer.const_map.shape == (1, 32, 2, 2)
+    with torch.no_grad():
+        layer.const_map.normal_()
+        layer.conv.weight.zero_()
+    seen = []
+    hook = layer.noise.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    ws = G.broadcast(G.mapping(torch.randn(3, G.z_dim)))
+    G.synthesis(ws, "none")
+    hook.remove()
+    x = seen[0]  # [3, 32, 16, 16]: the styled tile alone
+    assert torch.equal(x, x.roll(2, dims=2)) and torch.equal(x, x.roll(2, dims=3))  # period 2: the same everywhere
+    assert torch.allclose(x[:, :, :2, :2], layer.const_map * layer.const_style(ws[:, 4])[:, :, None, None], atol=1e-6)
+    for bad in ({"const_maps_tile": 2}, {"const_maps_from": 16, "const_maps_tile": 3},
+                {"const_maps_from": 16, "const_maps_tile": 32}, {"const_maps_from": 8, "const_maps_tile": 16}):
+        with pytest.raises(ValueError, match="const_maps_tile"):
+            StyleGANConfig(**bad)

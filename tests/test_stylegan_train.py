@@ -130,3 +130,79 @@ def test_report_samples_are_the_psi_one_row_of_the_truncation_table():
     report = stylegan_report(_Noisy(make_shapes(1, seed=3, **LESSON7)[0]), n=200, seed=5, psis=(1.0, 0.0))
     assert 0.2 < report["samples"]["valid"] < 0.8
     assert report["samples"]["valid"] == report["truncation"][0]["valid"]
+
+
+def test_recipe_mixing_crossovers_validate_and_reach_the_step():
+    assert StyleGANRecipe().mixing_crossovers is None  # the shipped recipe: uniform crossovers
+    for bad in ((), (0, 4)):
+        with pytest.raises(ValueError, match="mixing_crossovers"):
+            StyleGANRecipe(mixing_crossovers=bad)
+    t = _training(mixing_prob=1.0, mixing_crossovers=(TINY.channels.__len__() * 2,))  # 6: not below num_ws
+    with pytest.raises(ValueError, match="crossovers"):
+        train_step(t, make_shapes(4, seed=0, **LESSON7)[0])
+
+
+def test_train_step_with_const_maps_and_chosen_crossovers_moves_the_maps():
+    cfg = StyleGANConfig(z_dim=8, w_dim=8, mapping_layers=2, channels=(8, 8, 4), d_channels=(4, 8, 8),
+                         const_maps_from=16)
+    torch.manual_seed(0)
+    t = StyleGANTraining(StyleGenerator(cfg), StyleDiscriminator(cfg),
+                         StyleGANRecipe(batch=4, mixing_prob=1.0, mixing_crossovers=(3, 4, 4, 5)))
+    real = make_shapes(4, seed=0, **LESSON7)[0]
+    out = [train_step(t, real) for _ in range(3)]
+    assert all(math.isfinite(v) for o in out for v in o.values())
+    assert t.G.synthesis.layers[4].const_map.abs().sum() > 0  # learned away from 0
+    assert t.G_ema.synthesis.layers[5].const_map.abs().sum() > 0
+
+
+def _script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "train_stylegan.py"
+    spec = importlib.util.spec_from_file_location("train_stylegan_new_options", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+def test_script_defaults_are_the_shipped_recipe_and_new_options_parse():
+    sg = _script()
+    args = sg.parse_args([])
+    assert args.mixing_crossovers is None and args.const_maps_from == 0
+    assert sg.recipe_of(args) == StyleGANRecipe()  # nothing new unless asked
+    args = sg.parse_args(["--mixing-crossovers", "2,3,4,4,4,5", "--const-maps-from", "16"])
+    assert args.mixing_crossovers == (2, 3, 4, 4, 4, 5) and args.const_maps_from == 16
+    assert sg.recipe_of(args).mixing_crossovers == (2, 3, 4, 4, 4, 5)
+    with pytest.raises(SystemExit):
+        sg.parse_args(["--mixing-crossovers", "0,4"])
+
+
+def test_script_resumes_a_const_maps_run_exactly_and_refuses_another(tmp_path):
+    """Two steps, then a resume to four, give the same weights as four steps at once (data, noise and z are seeded)."""
+    from coursekit.stylegan import load_stylegan
+
+    sg = _script()
+    tiny = ["--threads", "1", "--batch", "4", "--save-every", "2", "--log-every", "1", "--eval-n", "8",
+            "--const-maps-from", "16", "--mixing-prob", "1", "--mixing-crossovers", "3,4,4,5"]
+    split = ["--out", str(tmp_path / "a.pt"), "--state", str(tmp_path / "a_state.pt")] + tiny
+    whole = ["--out", str(tmp_path / "b.pt"), "--state", str(tmp_path / "b_state.pt")] + tiny
+    assert sg.main(["--steps", "2"] + split) == 0
+    assert sg.main(["--steps", "4", "--resume"] + split) == 0
+    assert sg.main(["--steps", "4"] + whole) == 0
+    G_a, _, meta = load_stylegan(tmp_path / "a.pt", with_discriminator=True)
+    G_b = load_stylegan(tmp_path / "b.pt")
+    assert meta["steps"] == 4 and G_a.config.const_maps_from == 16
+    assert meta["recipe"]["mixing_crossovers"] == [3, 4, 4, 5] or meta["recipe"]["mixing_crossovers"] == (3, 4, 4, 5)
+    assert all(torch.equal(p, q) for p, q in zip(G_a.state_dict().values(), G_b.state_dict().values()))
+    other = [a for a in split if a not in ("--const-maps-from", "16")]
+    with pytest.raises(SystemExit, match="other --const-maps-from"):
+        sg.main(["--steps", "5", "--resume"] + other)
+    with pytest.raises(SystemExit, match="other --const-maps-tile"):
+        sg.main(["--steps", "5", "--resume", "--const-maps-tile", "2"] + split)
+    assert sg.parse_args([]).const_maps_tile == 0
