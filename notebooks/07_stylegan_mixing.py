@@ -506,10 +506,11 @@ print(f"noise redrawn {K}×: mean |pixel change| inside the shape {np.mean(pix_i
       f"(pixels span 2.0)")
 print(f"  attributes changed: coarse {np.mean(coarse_changed):.1%}, fine {np.mean(fine_changed):.1%} of images")
 print(f"z redrawn instead:  coarse {changed(m_other, sa.COARSE):.1%}, fine {changed(m_other, sa.FINE):.1%} of images")
-print(f"redrawing the noise changed the attributes of {np.mean(coarse_changed + fine_changed) / 2:.1%} of images on "
-      f"average, redrawing z {(changed(m_other, sa.COARSE) + changed(m_other, sa.FINE)) / 2:.1%}; among the noise's "
-      f"changes, coarse attributes changed {'more' if np.mean(coarse_changed) > np.mean(fine_changed) else 'less'} "
-      "often than fine ones")
+noise_c, noise_f = np.mean(coarse_changed), np.mean(fine_changed)
+z_c, z_f = changed(m_other, sa.COARSE), changed(m_other, sa.FINE)
+print(f"redrawing the noise changed coarse attributes {'more' if noise_c > noise_f else 'less'} often than fine ones "
+      f"({noise_c:.1%} against {noise_f:.1%}); redrawing z changed them {z_c / max(noise_c, 1e-9):.0f}× and "
+      f"{z_f / max(noise_f, 1e-9):.0f}× as often")
 strengths = [layer.noise.weight.abs().mean().item() for layer in G.synthesis.layers]
 print("learned noise strength per layer (mean |weight|):", [f"{s:.3f}" for s in strengths])
 
