@@ -13,6 +13,17 @@ os.environ.setdefault("COURSEKIT_OFFLINE", "1")  # no test ever downloads
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (tiny models: more threads only contend), then as before."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     """The repository's root folder."""

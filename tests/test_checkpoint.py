@@ -20,13 +20,7 @@ from coursekit.models import (
 )
 from coursekit.stylegan import StyleDiscriminator, StyleGANConfig, StyleGenerator
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # (model, input) for every registered class, with arguments other than the defaults where they exist

@@ -10,14 +10,7 @@ from coursekit import train as T
 from coursekit.checkpoint import load_checkpoint, load_model
 from coursekit.train import KEYS, GANTrainer, History, TrainConfig, TrainingDiverged, gan_step
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models on a shared 2-core machine: more threads only contend (55 ms vs 2 ms per step here)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 class MLPG(nn.Module):
