@@ -476,15 +476,16 @@ def mode_colors(modes: int) -> np.ndarray:
 
 
 def draw_tradeoff(ax: Axes, points: Mapping[str, tuple[Sequence[float], Sequence[float]]], total_modes: int,
-                  min_high_quality: float | None = None) -> None:
+                  min_high_quality: float | None = None, colors: Mapping[str, str] | None = None) -> None:
     """Modes captured against % high quality, one marker per seed and a larger one per method's mean.
 
     ``points``: ``{method: (modes per seed, % high quality per seed)}``; ``min_high_quality`` draws the
-    quality floor of the rule that picks the best remedy.
+    quality floor of the rule that picks the best remedy; ``colors`` fixes each method's colour, so that
+    panels with different methods agree (default: C0, C1, … in the order of ``points``).
     """
     for i, (name, (modes, hq)) in enumerate(points.items()):
         m, h = np.asarray(modes, dtype=np.float64), np.asarray(hq, dtype=np.float64)
-        color = f"C{i}"
+        color = (colors or {}).get(name, f"C{i}")
         ax.scatter(h, m, s=18, color=color, alpha=0.5, linewidths=0)
         ax.scatter([h.mean()], [m.mean()], s=90, color=color, edgecolors="k", label=name)
     if min_high_quality is not None:
