@@ -172,8 +172,8 @@ for name, (m, s), fid in [("real held-out digits", is_test, fid_test), ("10 shar
     print(f"{name:40s}{m:9.3f} ± {s:4.2f}{fid:14.1f}")
 
 # %% [markdown]
-# In this run the ten repeated images score *higher* than the real held-out digits, close to
-# the maximum of 10, while a set of perfect, real 1s scores about 1. IS rewards confident,
+# The ten repeated images score *higher* than the real held-out digits, at or next to the
+# maximum of 10 (the table above), while a set of perfect, real 1s scores about 1. IS rewards confident,
 # class-balanced outputs, and that is all: it **never looks at the real data**. Nothing in
 # the formula compares the samples with the training set, so memorising ten images, or
 # producing one perfect image per class, maximises it; and it cannot see diversity *within*
