@@ -548,7 +548,7 @@ axes[1].set_xscale("log")
 for ax in axes[:2]:
     ax.set_ylabel("modes captured (of 25)")
     ax.set_ylim(0, 25.5)
-axes[0].legend(fontsize=7)
+axes[0].legend(fontsize=7, loc="center left")
 plt.tight_layout()
 plt.show()
 
@@ -876,18 +876,18 @@ plt.show()
 #
 # * At equal CPU time WGAN-GP makes far fewer generator updates than the other two (the "G steps"
 #   column): each of its updates costs five critic updates, each with a second backward pass for the
-#   penalty, and its learning rate is half theirs. Its FID was still falling when the learning rate
-#   was cut (the dashed line; the last records are printed above): at the paper's settings WGAN-GP
-#   needs a longer run, which is what the paper gave it (its toy
-#   runs alone were 100,000 generator updates).
+#   penalty; and each update moves less, since its learning rate is half theirs. Its FID was still
+#   falling at the end of the run (its last two records per seed are printed above): at the paper's
+#   settings WGAN-GP needs a longer run, which is what the paper gave it (its toy runs alone were
+#   100,000 generator updates).
 # * The two measures need not rank the methods the same way (the two rankings printed above), so
-#   read both. The **confident share**
-#   asks one question per sample: is it a legible digit? **MNIST-FID** compares the whole cloud of
+#   read both. The **confident share** asks one question per sample: is it a legible digit? **MNIST-FID** compares the whole cloud of
 #   the classifier's features with the real digits' cloud: how the digits look, how varied they
 #   are within a class, and in what proportions the classes come. A generator can draw many
 #   clean but samey digits (high confident share, worse FID) or more varied digits of which fewer
 #   are clean (lower confident share, better FID).
-# * Each curve is one seed measured on the same 500 noise vectors throughout; the table above
+# * Each curve is one seed measured on the same noise vectors throughout (a set fixed in
+#   `scripts/train_mnist_gans.py`); the table above
 #   measures fresh noise, so the table and the curves' last points need not agree exactly.
 
 # %% [markdown]
