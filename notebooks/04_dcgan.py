@@ -308,17 +308,19 @@ def diagnosis_figure(runs: dict[str, GANTrainer], seconds: float | None = None):
     for (name, t), color in zip(runs.items(), ("tab:red", "tab:blue")):
         h = t.history
         keep = np.asarray(h.time) <= (seconds or np.inf) if seconds else slice(None)
-        steps = np.asarray(h.steps)[keep]
-        smooth = lambda v: np.convolve(np.asarray(v)[keep], np.ones(5) / 5, mode="same")  # noqa: E731
-        ax1.plot(steps, smooth(h.d_real), color=color, label=f"D(x), {name}")
-        ax1.plot(steps, smooth(h.d_fake), color=color, ls="--", label=f"D(G(z)), {name}")
+        steps = np.asarray(h.steps)[keep][2:-2]  # the centres of the 5-record windows
+        smooth = lambda v: np.convolve(np.asarray(v)[keep], np.ones(5) / 5, mode="valid")  # noqa: E731
+        short = name.split()[0].removesuffix("'s")  # "paper", "adjusted"
+        ax1.plot(steps, smooth(h.d_real), color=color, label=f"D(x), {short}")
+        ax1.plot(steps, smooth(h.d_fake), color=color, ls="--", label=f"D(G(z)), {short}")
         ax2.plot(steps, smooth(h.grad_norm_g), color=color, label=name)
         ax3.plot(steps, smooth(h.g_loss), color=color, label=name)
     ax1.axhline(0.5, color="gray", lw=0.8, ls=":")
-    ax1.set(xlabel="step", ylabel="mean over the batch", ylim=(0, 1), title="D's outputs")
+    ax1.set(xlabel="step", ylabel="batch mean (5 records)", ylim=(0, 1.35), yticks=np.linspace(0, 1, 6),
+            title="D's outputs")
     ax2.set(xlabel="step", title="‖∇θ L_G‖ reaching G")
     ax3.set(xlabel="step", title="G's loss −log D(G(z))")
-    ax1.legend(fontsize="small")
+    ax1.legend(fontsize="x-small", loc="upper center", ncol=2)  # above the curves, which stay in [0, 1]
     ax2.legend(fontsize="small")
     return fig
 
@@ -707,9 +709,10 @@ print(f"the DCGAN: {flops['DCGAN'] / flops['MLP GAN']:.2f}× the MLP GAN's arith
 # shared across positions, so a stroke learned in one place is drawn everywhere, while
 # the MLP must learn each pixel's relation to every other separately. Why it may still
 # lose against the clock: a convolution reuses each weight at every position, so the
-# DCGAN, with far fewer parameters than the MLP GAN, does more arithmetic per image, and a
-# CPU runs small convolutions less efficiently than the MLP's matrix products (the cell
-# above counts both). The figure's two panels separate the two effects: against the
+# DCGAN, with far fewer parameters than the MLP GAN, does more arithmetic per image (the
+# cell above counts one forward pass), a CPU runs small convolutions less efficiently than
+# the MLP's matrix products, and the DCGAN's R1 term adds a second backward pass through D
+# on every D step, which the count above leaves out. The figure's two panels separate the two effects: against the
 # images seen, and against the seconds. Rerun the race on your machine: how many images
 # fit in the budget depends on it; the confident share at a given number of images seen
 # should not.
