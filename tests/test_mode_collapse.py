@@ -211,7 +211,7 @@ def test_lesson3_plot_helpers_draw_what_they_are_given():
     colors = {"a": "C0", "b": "C1", "c": "C2"}
     plots.draw_tradeoff(left, {"a": ([1], [50.0]), "c": ([2], [60.0])}, total_modes=8, colors=colors)
     plots.draw_tradeoff(right, {"c": ([2], [60.0]), "b": ([1], [50.0])}, total_modes=8, colors=colors)
-    means = lambda ax: [tuple(c.get_facecolor()[0]) for c in ax.collections[1::2]]  # noqa: E731  (the large markers)
+    means = lambda ax: [tuple(c.get_facecolor()[0]) for c in ax.collections[1::2]]  # the large markers
     assert means(left)[1] == means(right)[0] != means(right)[1]  # "c" second on the left, first on the right
     with pytest.raises(ValueError):
         plots.draw_mode_history(ax3, shares, [0])
