@@ -450,14 +450,14 @@ def smooth(v: np.ndarray, k: int = 10) -> np.ndarray:
 
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
-grad_stats = {}
+grad_stats, grad_seeds = {}, {}  # (mean, std) over seeds; the per-seed medians
 for setting in SETTINGS:
     hs = [runs[setting, s]["history"] for s in GAN_SEEDS]
     norms = np.mean([np.asarray(h.grad_norm_g) for h in hs], axis=0)
     steps = np.asarray(hs[0].steps)
     ax.semilogy(steps[len(steps) - len(smooth(norms)):], smooth(norms), label=setting)
-    per_seed = [np.median(h.grad_norm_g) for h in hs]
-    grad_stats[setting] = (np.mean(per_seed), np.std(per_seed))
+    grad_seeds[setting] = np.array([np.median(h.grad_norm_g) for h in hs])
+    grad_stats[setting] = (grad_seeds[setting].mean(), grad_seeds[setting].std())
 ax.set_xlabel("generator step")
 ax.set_ylabel("‖∇ generator loss‖")
 ax.set_title("Generator gradient norm during training")
@@ -538,7 +538,7 @@ print(f"- On generated samples, the 1st percentile is {ms(fake_p1['none'])} with
                 "β = 0.1 kept the lower tail higher: D is less sure that fakes are fake, and where D* is flat at "
                 "β the fakes get little push (section 3)."))
 g = {s: grad_stats[s] for s in SETTINGS}
-apart = lambda a, b: abs(g[a][0] - g[b][0]) > max(g[a][1], g[b][1])  # noqa: E731
+apart = lambda a, b: beyond_spread(grad_seeds[a], grad_seeds[b])  # noqa: E731
 print("- Generator gradient (median norm, mean ± std over seeds): "
       + ", ".join(f"{s} {g[s][0]:.2f} ± {g[s][1]:.2f}" for s in SETTINGS) + ". One-sided vs none: "
       + ("apart by more than the seeds' spread." if apart("one-sided", "none")
