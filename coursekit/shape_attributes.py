@@ -247,10 +247,13 @@ def _mixing_row(m_a: dict, m_b: dict, m_mix: dict) -> dict:
     differ = ok & (iou_ab < SILHOUETTE_DIFFER)
     row["silhouette_from_a"] = ((iou_a > iou_b) & differ).sum().item() / max(1, int(differ.sum()))
     row["silhouette_pairs"] = int(differ.sum())
-    row["per_attribute"], row["differing_pairs"] = {}, {}
+    row["per_attribute"], row["from_b"], row["differing_pairs"] = {}, {}, {}
     for name in COARSE + FINE:
         differ = ok & ~agree(m_a, m_b, (name,))  # pairs whose parents differ in this attribute
-        row["per_attribute"][name] = ((agree(m_mix, m_a, (name,)) & differ).sum() / differ.sum().clamp(min=1)).item()
+        n_differ = differ.sum().clamp(min=1)
+        row["per_attribute"][name] = ((agree(m_mix, m_a, (name,)) & differ).sum() / n_differ).item()
+        # not 1 - from A: a mix can show neither parent's value (a third texture, a position in between)
+        row["from_b"][name] = ((agree(m_mix, m_b, (name,)) & differ).sum() / n_differ).item()
         row["differing_pairs"][name] = int(differ.sum())
     return row
 
@@ -269,7 +272,9 @@ def mixing_table(
     (the last two are what the mix shares with the *other* parent: chance
     agreement), ``valid`` (fraction of pairs counted), ``per_attribute``: for
     each attribute, the fraction of mixes that take it from A among the pairs
-    where A and B differ in it, and ``differing_pairs``: how many pairs that is;
+    where A and B differ in it, ``from_b``: the fraction that take it from B
+    among the same pairs (not 1 − ``per_attribute``: a mix can show a third
+    value), and ``differing_pairs``: how many pairs that is;
     ``silhouette_from_a``: the fraction of mixes whose mask overlaps A's more than B's (IoU), among the
     ``silhouette_pairs`` pairs whose masks differ (IoU < ``SILHOUETTE_DIFFER``).
     """

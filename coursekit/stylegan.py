@@ -41,6 +41,8 @@ from coursekit.packing import MinibatchStdDev
 
 NOISE_MODES = ("random", "const", "none")
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "stylegan_shapes.pt"
+# the same recipe, seed and steps with a styled 2×2 constant tile at 16×16 (lesson 7, section 6)
+TILE_WEIGHTS = WEIGHTS.with_name("stylegan_shapes_tile.pt")
 SQRT2 = math.sqrt(2.0)
 
 

@@ -50,7 +50,7 @@ from coursekit.data import make_shapes
 from coursekit.plots import draw_image_grid
 from coursekit.runtime import is_quick, quick_or_full, start_lesson
 from coursekit.shapes import COLOURS, LESSON7, SHAPES, TEXTURES, render_shapes, texture_period
-from coursekit.stylegan import AdaIN, StyleDiscriminator, StyleGenerator, load_stylegan
+from coursekit.stylegan import TILE_WEIGHTS, AdaIN, StyleDiscriminator, StyleGenerator, load_stylegan
 from coursekit.stylegan_report import stylegan_report
 from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
 
@@ -361,20 +361,24 @@ plt.show()
 # One more column looks at the **silhouette** as a whole rather than at a class read off
 # it: the mix's silhouette comes from A when its mask overlaps A's more than B's
 # (intersection over union), counted over the pairs whose masks differ (IoU below 0.8).
-# It tells a layout that moved apart from an outline whose corners were redrawn.
+# It tells a layout that moved apart from an outline whose corners were redrawn. The last
+# column counts the texture *from B* among the same pairs: with three textures a mix can
+# show a third one (often flat), so from B is not one minus from A.
 
 # %%
 table = report["mixing"]
 attrs_all = sa.COARSE + sa.FINE
 print("taken from A, among the pairs whose parents differ in it (number of such pairs):")
-print(f"{'crossover':>9} " + " ".join(f"{k:>13}" for k in attrs_all) + f" {'silhouette':>13} {'valid':>6}")
+print(f"{'crossover':>9} " + " ".join(f"{k:>13}" for k in attrs_all) + f" {'silhouette':>13} {'valid':>6}"
+      + f" | {'texture from B':>14}")
 for r in table:
     print(f"{r['crossover']:>9} " + " ".join(f"{r['per_attribute'][k]:>7.3f} ({r['differing_pairs'][k]:>3})"
                                             for k in attrs_all)
-          + f" {r['silhouette_from_a']:>7.3f} ({r['silhouette_pairs']:>3}) {r['valid']:>6.3f}")
+          + f" {r['silhouette_from_a']:>7.3f} ({r['silhouette_pairs']:>3}) {r['valid']:>6.3f}"
+          + f" | {r['from_b']['texture']:>14.3f}")
 row = table[CROSSOVER]
 print(f"\nAt crossover {CROSSOVER}: " + ", ".join(f"{k} from A in {row['per_attribute'][k]:.1%}" for k in sa.COARSE)
-      + "; " + ", ".join(f"{k} from B in {1 - row['per_attribute'][k]:.1%}" for k in sa.FINE)
+      + "; " + ", ".join(f"{k} from B in {row['from_b'][k]:.1%}" for k in sa.FINE)
       + f" ({N} pairs, {row['valid']:.0%} with all three images valid).")
 
 # %%
@@ -393,12 +397,12 @@ print("first crossover at which each attribute comes from A in at least half of 
 print(f"silhouette: the mix's mask is closer to A's than to B's in {row['silhouette_from_a']:.1%} of the "
       f"{row['silhouette_pairs']} pairs whose masks differ (crossover {CROSSOVER}).")
 coarse_a = [k for k in sa.COARSE if row["per_attribute"][k] >= 0.85]
-fine_b = [k for k in sa.FINE if row["per_attribute"][k] <= 0.15]
+fine_b = [k for k in sa.FINE if row["from_b"][k] >= 0.85]
 print(f"At crossover {CROSSOVER}, in at least 85 % of the pairs that differ: "
       f"from A: {', '.join(coarse_a) or 'none of the coarse attributes'}; "
       f"from B: {', '.join(fine_b) or 'none of the fine attributes'}.")
 for k in [k for k in sa.COARSE if k not in coarse_a] + [k for k in sa.FINE if k not in fine_b]:
-    parent, share = ("A", row["per_attribute"][k]) if k in sa.COARSE else ("B", 1 - row["per_attribute"][k])
+    parent, share = ("A", row["per_attribute"][k]) if k in sa.COARSE else ("B", row["from_b"][k])
     print(f"  {k} does not follow the paper's split here: it comes from {parent} in only {share:.0%} "
           f"of the {row['differing_pairs'][k]} pairs that differ in it.")
 if row["per_attribute"]["shape"] < 0.85 <= row["silhouette_from_a"]:
@@ -424,7 +428,115 @@ if row["per_attribute"]["shape"] < 0.85 <= row["silhouette_from_a"]:
 # Nothing in the losses names a layer for each attribute: style-mixing regularisation
 # only asks every mix to look real. Which layers decide what is what training found.
 #
-# ## 6. Truncation in W: quality against diversity
+# ## 6. Why the texture is chosen early: a test
+#
+# Where does a 16×16 layer get the stripes it draws? Not from its input: section 1 showed
+# that an 8×8 map upsampled ×2 holds no period-2 pattern, and a 3×3 convolution is linear
+# and shift-invariant, so it cannot create a frequency its input lacks (except at the
+# borders, through the zero padding). The noise has a random phase, while the data's
+# stripes always start bright on row 0. What is left is the leaky ReLU: applied to a
+# period-4 wave drawn by the 8×8 layers, it can produce a period-2 part. If that is how this
+# generator works, the 8×8 layers must prepare every texture, and so the 8×8 styles choose
+# it: that is what the last column of the table shows at crossover 4.
+#
+# The explanation predicts something we can test. Give each 16×16 layer its own fixed
+# source of period-2 patterns, and its style should be able to take the choice over.
+# StyleGAN's noise inputs answer the same need for random detail: without them, "the
+# network would need to invent a way to generate spatially-varying pseudorandom numbers
+# from earlier activations" (Sec. 3.2). Our source is a learned 2×2 tile per channel,
+# repeated over the image (it can hold stripes or a checker at either phase, but no
+# position), scaled per channel by the layer's own style and added before the nonlinearity
+# (`StyleGANConfig(const_maps_from=16, const_maps_tile=2)`). It is not part of StyleGAN;
+# it is an experiment on our explanation. coursekit ships a second checkpoint trained by
+# the same script with the same seed, recipe and number of steps, and this one change.
+#
+# **Protocol, declared before measuring:** the same `N` latent pairs and the same measure
+# as in section 5, at crossover 4. The explanation passes if the share of mixes that take
+# the texture from B rises by more than three standard errors (binomial, from the two
+# counts of pairs that differ in texture).
+
+# %%
+G_tile, _, meta_tile = load_stylegan(TILE_WEIGHTS, device=device, with_discriminator=True)
+print("command:", meta_tile["command"])
+
+
+def settings(m: dict) -> dict:
+    """A checkpoint's seed, steps, batch and recipe (options left unset are dropped)."""
+    return {"seed": m["seed"], "steps": m["steps"], "batch": m["batch"]} | {
+        k: v for k, v in m["recipe"].items() if v is not None}
+
+
+print(f"{meta_tile['steps']:,} steps of batch {meta_tile['batch']}, seed {meta_tile['seed']}; "
+      f"the same seed, steps and recipe as the first model: {settings(meta_tile) == settings(meta)}; "
+      f"tile at layers {[i for i, layer in enumerate(G_tile.synthesis.layers) if layer.const_map is not None]}")
+report_tile = stylegan_report(G_tile, N, seed=SEED, shapes="lesson7")
+first, tiled = report["mixing"][CROSSOVER], report_tile["mixing"][CROSSOVER]
+
+
+def row_of(rep: dict, r: dict) -> list[str]:
+    s = rep["samples"]
+    return [f"{s['valid']:.3f}", " / ".join(f"{s['shape'][k]:.0%}" for k in SHAPES),
+            " / ".join(f"{s['texture'][k]:.0%}" for k in TEXTURES), f"{rep['precision']:.2f} / {rep['recall']:.2f}",
+            f"{r['from_b']['texture']:.3f} ({r['differing_pairs']['texture']})", f"{r['per_attribute']['texture']:.3f}",
+            f"{r['from_b']['colour']:.3f}", " / ".join(f"{r['per_attribute'][k]:.2f}" for k in sa.COARSE),
+            f"{r['silhouette_from_a']:.2f}"]
+
+
+labels = ["valid samples", "square / circle / triangle", "flat / stripes / checker", "precision / recall",
+          f"c={CROSSOVER}: texture from B (pairs)", f"c={CROSSOVER}: texture from A", f"c={CROSSOVER}: colour from B",
+          f"c={CROSSOVER}: shape / x / y / size from A", f"c={CROSSOVER}: silhouette from A"]
+print(f"\n{'':>34} {'first model':>22} {'with the 2×2 tile':>22}")
+for label, a, b in zip(labels, row_of(report, first), row_of(report_tile, tiled)):
+    print(f"{label:>34} {a:>22} {b:>22}")
+
+
+def share_se(r: dict) -> tuple[float, float]:
+    p, n = r["from_b"]["texture"], max(1, r["differing_pairs"]["texture"])
+    return p, (p * (1 - p) / n) ** 0.5
+
+
+(p0, se0), (p1, se1) = share_se(first), share_se(tiled)
+z_score = (p1 - p0) / max((se0**2 + se1**2) ** 0.5, 1e-9)
+print(f"\ntexture from B at crossover {CROSSOVER}: {p0:.3f} ± {se0:.3f} -> {p1:.3f} ± {se1:.3f}, "
+      f"a change of {p1 - p0:+.3f} = {z_score:+.1f} standard errors: the prediction "
+      + ("holds" if z_score > 3 else "fails") + " by the rule declared above.")
+costs = [f"{k} {report[k]:.2f} -> {report_tile[k]:.2f}" for k in ("precision", "recall")
+         if report_tile[k] < report[k] - 0.02]
+print("what the tile model gives up: "
+      + ("; ".join(costs) if costs else "neither precision nor recall falls by more than 0.02"))
+
+# %%
+with torch.no_grad():
+    wt_a, wt_b = G_tile.mapping(z_a), G_tile.mapping(z_b)
+    tile_a = G_tile.synthesis(G_tile.broadcast(wt_a), "const").cpu()
+    tile_b = G_tile.synthesis(G_tile.broadcast(wt_b), "const").cpu()
+    tile_cells = torch.cat([G_tile.synthesis(G_tile.mix(wt_a[i:i + 1].expand(len(wt_b), -1), wt_b, CROSSOVER),
+                                             "const").cpu() for i in range(len(wt_a))])
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+for ax, (cells, pa, pb, name) in zip(axes, ((grids[CROSSOVER], img_a, img_b, "first model"),
+                                            (tile_cells, tile_a, tile_b, "with the 2×2 tile"))):
+    rows = [torch.cat([pa[i:i + 1], cells[len(z_b) * i:len(z_b) * (i + 1)]]) for i in range(len(z_a))]
+    draw_image_grid(ax, torch.cat([blank, pb] + rows), nrow=len(z_b) + 1,
+                    title=f"{name}, crossover {CROSSOVER}, the same z:\n"
+                          f"layers 0–{CROSSOVER - 1} from A (left), {CROSSOVER}–{G.num_ws - 1} from B (top)")
+plt.show()
+
+# %% [markdown]
+# Read the two grids row by row: in each row the shape and position should stay A's, and
+# along each column the colour and texture should be B's. The line under the table gives the
+# verdict on the explanation; the table also says what else changed with the tile (the
+# shapes drawn, precision and recall, the coarse attributes), since a tile that chose the
+# texture by breaking the layout would prove nothing. Even with the tile, some mixes still
+# take their texture from A (the row "texture from A"): the coarse styles keep part of the
+# choice. Look closely and a few tiled images show a faint pattern around the shape: the
+# tile is added everywhere, and the layers do not always gate it off on the background.
+#
+# What the test says, when its verdict holds: the paper's division of labour is not
+# automatic. A style can only choose what its layer is able to draw. In the first model the
+# 16×16 layers cannot draw a period-2 texture from their input alone, so the choice sits with
+# the earlier layers that prepare it.
+#
+# ## 7. Truncation in W: quality against diversity
 #
 # $w' = \bar w + \psi(w - \bar w)$ pulls every style towards the average one
 # (Appendix B of the paper, which also applies it to the coarse layers only). We sweep ψ
@@ -469,7 +581,7 @@ else:
 # the coarse styles decide the layout, this row repeats one layout, repainted with each
 # sample's own fine styles.
 #
-# ## 7. What redrawing the noise changes
+# ## 8. What redrawing the noise changes
 #
 # Keep the styles fixed and redraw only the noise, `K` times. The paper's claim (Sec. 3.2)
 # is that the noise changes stochastic detail only: pixels change a little but the
@@ -508,9 +620,15 @@ print(f"  attributes changed: coarse {np.mean(coarse_changed):.1%}, fine {np.mea
 print(f"z redrawn instead:  coarse {changed(m_other, sa.COARSE):.1%}, fine {changed(m_other, sa.FINE):.1%} of images")
 noise_c, noise_f = np.mean(coarse_changed), np.mean(fine_changed)
 z_c, z_f = changed(m_other, sa.COARSE), changed(m_other, sa.FINE)
+
+
+def times(by_z: float, by_noise: float) -> str:
+    return f"{by_z / by_noise:.0f}× as often" if by_noise > 0 else "while the noise changed none"
+
+
 print(f"redrawing the noise changed coarse attributes {'more' if noise_c > noise_f else 'less'} often than fine ones "
-      f"({noise_c:.1%} against {noise_f:.1%}); redrawing z changed them {z_c / max(noise_c, 1e-9):.0f}× and "
-      f"{z_f / max(noise_f, 1e-9):.0f}× as often")
+      f"({noise_c:.1%} against {noise_f:.1%}); redrawing z changed coarse ones {times(z_c, noise_c)}, "
+      f"fine ones {times(z_f, noise_f)}")
 strengths = [layer.noise.weight.abs().mean().item() for layer in G.synthesis.layers]
 print("learned noise strength per layer (mean |weight|):", [f"{s:.3f}" for s in strengths])
 
@@ -522,7 +640,7 @@ print("learned noise strength per layer (mean |weight|):", [f"{s:.3f}" for s in 
 # paper's "stochastic detail only" holds for this generator only as far as those
 # fractions are small. The learned noise strengths say which layers use their noise at all.
 #
-# ## 8. Try it: a style mixer
+# ## 9. Try it: a style mixer
 #
 # Pick seed A, seed B, the crossover and ψ (the widget truncates both in W, then mixes).
 # Run the cell to get the controls; a saved copy of this notebook shows the picture
@@ -545,3 +663,6 @@ print(f"checkpoint: {meta['steps']:,} steps, {meta['images_seen']:,} images; val
 for c in (EARLY, CROSSOVER):
     r = table[c]
     print(f"crossover {c}: taken from A: " + ", ".join(f"{k} {r['per_attribute'][k]:.2f}" for k in attrs_all))
+print(f"crossover {CROSSOVER}, texture from B: first model {p0:.2f}, with the 2×2 tile {p1:.2f} "
+      f"({z_score:+.1f} standard errors); tile model's precision {report_tile['precision']:.3f}, "
+      f"recall {report_tile['recall']:.3f}")

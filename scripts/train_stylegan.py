@@ -14,7 +14,7 @@ w̄, and an exponential moving average of G's weights (the shipped G).
 Every ``--save-every`` steps the training state (G, G_ema, D, both Adams) is
 written to ``--state`` and the shipped checkpoint (G_ema + D, a few MB) to
 ``--out``. At the end the script measures the checkpoint with
-``coursekit.shape_attributes`` and writes ``coursekit/weights/README_stylegan.md``.
+``coursekit.shape_attributes`` and writes a README beside it (:func:`readme_path`).
 """
 from __future__ import annotations
 
@@ -180,11 +180,18 @@ def train(args: argparse.Namespace) -> dict:
     return {"train_seconds": round(time.perf_counter() - t0, 1), "log": log}
 
 
+def readme_path(checkpoint: Path) -> Path:
+    """The README beside a checkpoint: ``README_stylegan.md`` for lesson 7's, ``README_<name>.md`` for any other."""
+    name = "README_stylegan.md" if checkpoint.name == WEIGHTS.name else f"README_{checkpoint.stem}.md"
+    return checkpoint.with_name(name)
+
+
 def write_readme(path: Path, meta: dict, report: dict) -> None:
-    """``README_stylegan.md`` beside the checkpoint: how it was trained and what it measures."""
+    """The README beside the checkpoint (:func:`readme_path`): how it was trained and what it measures."""
     rows = "\n".join(
         f"| {r['crossover']} | " + " | ".join(f"{r['per_attribute'][k]:.3f} ({r['differing_pairs'][k]})"
                                              for k in COARSE + FINE)
+        + " | " + " | ".join(f"{r['from_b'][k]:.3f}" for k in FINE)
         + f" | {r['silhouette_from_a']:.3f} ({r['silhouette_pairs']}) | {r['valid']:.3f} |"
         for r in report["mixing"])
     s = report["samples"]
@@ -214,15 +221,16 @@ moving average of the generator's weights, with its running w̄), `D` (the discr
 {psi_rows}
 
 Style mixing: for each crossover c (layers < c from A), the fraction of mixes that take each attribute from A
-among the pairs whose parents differ in it (the number of such pairs in brackets), and the fraction of pairs
+among the pairs whose parents differ in it (the number of such pairs in brackets), the fraction that take each
+fine attribute from B among the same pairs (not 1 − from A: a mix can show a third texture), and the fraction of pairs
 whose A, B and mix were all valid. Silhouette: the fraction of mixes whose mask overlaps A's more than B's (IoU),
 among the pairs whose masks differ.
 
-| c | {" | ".join(COARSE + FINE)} | silhouette | valid |
-|---|{"---|" * (len(COARSE + FINE) + 2)}
+| c | {" | ".join(COARSE + FINE)} | {" | ".join(k + " from B" for k in FINE)} | silhouette | valid |
+|---|{"---|" * (len(COARSE + FINE) + len(FINE) + 2)}
 {rows}
 """
-    path.with_name("README_stylegan.md").write_text(text)
+    readme_path(path).write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     G, _, meta = load_stylegan(args.out, with_discriminator=True)
     report = stylegan_report(G, args.eval_n, args.seed, meta["shapes"])
     write_readme(args.out, meta, report)
-    print(f"wrote {args.out} and {args.out.with_name('README_stylegan.md')}")
+    print(f"wrote {args.out} and {readme_path(args.out)}")
     return 0
 
 

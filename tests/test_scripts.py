@@ -206,7 +206,7 @@ def test_train_stylegan_trains_resumes_and_records_its_data(tmp_path):
     assert meta["steps"] == 3 and meta["images_seen"] == 12 and "--resume" in meta["command"]
     assert meta["command"].startswith("python scripts/train_stylegan.py --steps 2 --threads 1")
     assert [r["step"] for r in meta["log"]] == [1, 2, 3] and meta["recipe"]["batch"] == 4
-    readme = (tmp_path / "README_stylegan.md").read_text()
+    readme = (tmp_path / "README_g.md").read_text()  # beside g.pt, named after it
     assert "3 steps of batch 4: 12 images" in readme
     assert readme.count("\n| ") == (1 + 4) + (1 + G.num_ws + 1)  # psi table, mixing table
     wide = tmp_path / "wide.pt"

@@ -125,12 +125,30 @@ def test_agree_uses_the_tolerances():
     assert not sa.agree(a, _one(colour=1) | {"valid": torch.tensor([True])}, sa.FINE).item()
 
 
+def test_mixing_row_counts_from_b_apart_from_from_a():
+    # three pairs that differ in texture only: the mixes show A's, B's and a third texture
+    def stack(**kw):
+        return {k: torch.tensor(v) for k, v in kw.items()}
+
+    common = {"shape": [0, 0, 0], "x": [0.5] * 3, "y": [0.5] * 3, "size": [0.2] * 3, "colour": [1, 1, 1],
+              "valid": [True] * 3}
+    m_a, m_b = stack(texture=[1, 1, 1], **common), stack(texture=[2, 2, 2], **common)
+    m_mix = stack(texture=[1, 2, 0], **common)
+    for m in (m_a, m_b, m_mix):
+        m["mask"] = torch.ones(3, 4, 4, dtype=torch.bool)
+    row = sa._mixing_row(m_a, m_b, m_mix)
+    assert row["differing_pairs"]["texture"] == 3 and row["differing_pairs"]["colour"] == 0
+    assert row["per_attribute"]["texture"] == pytest.approx(1 / 3)
+    assert row["from_b"]["texture"] == pytest.approx(1 / 3)  # not 1 - 1/3: the third mix is flat, neither parent's
+
+
 def test_mixing_table_bookkeeping_on_an_untrained_generator():
     torch.manual_seed(0)
     G = StyleGenerator().eval()
     table = sa.mixing_table(G, n=16, crossovers=[0, G.num_ws], seed=1)
     assert [r["crossover"] for r in table] == [0, G.num_ws]
-    assert set(table[0]) >= {"coarse_from_a", "fine_from_b", "coarse_from_b", "fine_from_a", "valid", "per_attribute"}
+    assert set(table[0]) >= {"coarse_from_a", "fine_from_b", "coarse_from_b", "fine_from_a", "valid", "per_attribute",
+                             "from_b"}
 
 
 @pytest.mark.skipif(not WEIGHTS.exists(), reason="checkpoint not trained yet")
@@ -142,6 +160,10 @@ def test_mixing_table_end_points_on_the_shipped_generator():
     # crossover 0 renders B itself and num_ws renders A itself: every counted mix agrees with that parent
     assert pure_b["coarse_from_b"] == 1.0 and pure_b["fine_from_b"] == 1.0
     assert pure_a["coarse_from_a"] == 1.0 and pure_a["fine_from_a"] == 1.0
+    for k in sa.COARSE + sa.FINE:  # per attribute, among the pairs that differ in it
+        assert pure_b["differing_pairs"][k] > 0 and pure_a["differing_pairs"][k] > 0
+        assert pure_b["from_b"][k] == 1.0 and pure_b["per_attribute"][k] == 0.0
+        assert pure_a["from_b"][k] == 0.0 and pure_a["per_attribute"][k] == 1.0
     assert pure_b["silhouette_from_a"] == 0.0 and pure_a["silhouette_from_a"] == 1.0 and pure_a["silhouette_pairs"] > 0
     report = sa.sample_report(G, 128)
     assert report["valid"] > 0.5 and len(report["shape"]) == 3

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from coursekit.stylegan import (
+    TILE_WEIGHTS,
     WEIGHTS,
     AdaIN,
     EqualLinear,
@@ -210,6 +211,24 @@ def test_shipped_checkpoint_is_small_and_loads():
     G = load_stylegan()
     assert G.num_ws == 6 and G.w_avg.abs().sum() > 0  # w̄ was tracked during training
     assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 16, 16)
+
+
+@pytest.mark.skipif(not TILE_WEIGHTS.exists(), reason="checkpoint not trained yet")
+def test_tile_checkpoint_differs_from_the_shipped_one_only_by_its_tile():
+    """Lesson 7's controlled comparison: same seed, steps, batch and recipe; a 2×2 tile in the 16×16 layers only."""
+    assert TILE_WEIGHTS.stat().st_size < 5e6
+    G, _, meta = load_stylegan(with_discriminator=True)
+    G_tile, _, meta_tile = load_stylegan(TILE_WEIGHTS, with_discriminator=True)
+    assert G.config.const_maps_from == 0
+    assert (G_tile.config.const_maps_from, G_tile.config.const_maps_tile) == (16, 2)
+    assert G_tile.config.channels == G.config.channels and G_tile.config.d_channels == G.config.d_channels
+    assert [i for i, layer in enumerate(G_tile.synthesis.layers) if layer.const_map is not None] == [4, 5]
+    for key in ("seed", "steps", "batch", "images_seen", "shapes"):
+        assert meta_tile[key] == meta[key], key
+    assert {k: v for k, v in meta_tile["recipe"].items() if v is not None} == meta["recipe"]
+    first = meta_tile["command"].split(" ; ")[0]
+    assert first.startswith("python scripts/train_stylegan.py ") and "--const-maps-from 16 --const-maps-tile 2" in first
+    assert all(layer.const_map.abs().max() > 0 for layer in G_tile.synthesis.layers[4:])  # the tiles were trained
 
 
 def test_const_maps_are_off_by_default_and_sit_only_at_their_resolutions():
