@@ -247,14 +247,13 @@ def coverage_rows(results: list[MethodResult]) -> list[dict]:
 def coverage_table(results: list[MethodResult]) -> str:
     """The table as text: "mean ± std" over seeds, one line per (data set, method), and each seed's modes."""
     head = f"{'data':<10} {'method':<22} {'seeds':>5} {'modes':>11} {'modes per seed':<16} " \
-           f"{'high quality %':>15} {'reverse KL':>12} {'train s':>8}"
+           f"{'high quality %':>15} {'reverse KL':>12}"
     lines = [head, "-" * len(head)]
     for row in coverage_rows(results):
         (m, ms), (h, hs), (k, ks) = row["modes"], row["high_quality"], row["reverse_kl"]
         per_seed = " ".join(str(v) for v in row["per_seed"])
         lines.append(f"{row['data']:<10} {row['method']:<22} {row['seeds']:>5} {f'{m:.1f} ± {ms:.1f}':>11} "
-                     f"{per_seed:<16} {f'{h:.1f} ± {hs:.1f}':>15} {f'{k:.2f} ± {ks:.2f}':>12} "
-                     f"{row['seconds']:>8.1f}")
+                     f"{per_seed:<16} {f'{h:.1f} ± {hs:.1f}':>15} {f'{k:.2f} ± {ks:.2f}':>12}")
     return "\n".join(lines)
 
 

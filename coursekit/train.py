@@ -336,6 +336,7 @@ class GANTrainer:
                     self._emit(self._guarded_step(t0), bar)
                     if cfg.good_state_every and self.step % cfg.good_state_every == 0:
                         self._good = self._capture()  # the NaN guard's copy, in memory
+                bar.refresh()  # tqdm redraws at most every 0.1 s: draw the final count and record
             except KeyboardInterrupt:
                 if self._good is not None:  # the interrupt may have hit mid-step: go back to a consistent state
                     self._restore(self._good)
@@ -371,9 +372,9 @@ class GANTrainer:
     def _emit(self, vals: dict[str, float], bar: tqdm) -> None:
         """Show progress; at logging and snapshot steps record ``vals`` (and samples) and call the callbacks."""
         cfg, s = self.config, self.step
-        bar.update(1)
-        if s % cfg.log_every == 0:
+        if s % cfg.log_every == 0:  # before the update, so that the bar's last draw shows the last record
             bar.set_postfix(d_loss=f"{vals['d_loss']:.3f}", g_loss=f"{vals['g_loss']:.3f}", refresh=False)
+        bar.update(1)
         snap = cfg.snapshot_every > 0 and s % cfg.snapshot_every == 0
         if s % cfg.log_every and not snap:
             return

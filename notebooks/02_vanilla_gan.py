@@ -183,6 +183,7 @@ dash = training_dashboard(min_interval=quick_or_full(30.0, 2.0))
 display(dash)
 trainer = GANTrainer(G, D, images, config, callbacks=[dash])
 history = trainer.train()
+dash.refresh()  # draw the last record too (redraws are at most every few seconds)
 print(f"{trainer.step} steps; last record: "
       + ", ".join(f"{k} = {v:.3f}" for k, v in history.last().items() if k in ("d_loss", "g_loss", "d_real", "d_fake")))
 
@@ -228,6 +229,7 @@ for key, name in (("d_loss", "D loss"), ("g_loss", "G loss")):
     ax1.plot(steps[len(steps) - len(smooth(getattr(history, key))):], smooth(getattr(history, key)), label=name)
 ax1.set_xlabel("step")
 ax1.set_title("losses (running mean)")
+ax1.set_ylabel("loss")
 ax1.legend()
 for key, name in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
     ax2.plot(steps[len(steps) - len(smooth(getattr(history, key))):], smooth(getattr(history, key)), label=name)
@@ -235,6 +237,7 @@ ax2.axhline(0.5, color="gray", ls="--", lw=0.8)
 ax2.set_ylim(0, 1)
 ax2.set_xlabel("step")
 ax2.set_title("discriminator outputs (running mean)")
+ax2.set_ylabel("D output")
 ax2.legend()
 fig
 

@@ -76,7 +76,7 @@ SEEDS = quick_or_full(2, 5)              # models per method, trained together; 
 STEPS = {"ring": quick_or_full(150, 4000), "grid": quick_or_full(150, 8000)}
 FINAL_SHARE, FINAL_LR = 0.25, 0.1        # the last quarter of the steps at lr x 0.1
 SEGMENTS = quick_or_full(4, 20)          # snapshots of the vanilla GAN over training
-PROCESSES = 2                            # runs trained side by side, one process (and one core) each
+PROCESSES = 2                            # independent runs train side by side
 BASE = EnsembleConfig(
     num_models=SEEDS, seed=SEED, steps=STEPS["ring"], batch_size=128, nz=2, width=64, depth=3,
     lr_g=1e-3, lr_d=4e-3, betas=(0.5, 0.999), n_snapshot=N_SAMPLES,
@@ -406,7 +406,7 @@ def remedies_for(data: str) -> list[Method]:
     return [m for m in REMEDIES if data == "ring" or m.name not in RING_ONLY]
 
 
-# the grid's longer runs first, so that the two processes finish together; PacGAN2 on the ring was trained above
+# the grid's longer runs first; PacGAN2 on the ring was trained above
 jobs = [(m, data, BASES[data], {"final_steps": FINAL_STEPS[data], "final_lr": FINAL_LR})
         for data in ("grid", "ring") for m in sorted(remedies_for(data), key=lambda m: m.name != "BatchNorm G")
         if (data, m.name) != ("ring", PACGAN2.name)]
@@ -529,7 +529,7 @@ plt.show()
 # **Reading them beside ours.** The same vanilla GAN captured 1 mode of the ring in
 # VEEGAN's table and 6.3 in PacGAN's: the baseline depends on the architecture and the
 # training, and each paper used its own. Ours is the small MLP of section 2 (3 × 64
-# LeakyReLU units, a 2-D latent) trained for minutes, with a discriminator that learns 4x
+# LeakyReLU units, a 2-D latent) trained for a few thousand steps, with a discriminator that learns 4x
 # faster than the generator; PacGAN's generator has 4 hidden layers of 400 units, each
 # Linear → BatchNorm → ReLU, and its discriminator maxout units. The
 # one-sample count is what lets a table pair many modes with few high-quality samples,

@@ -191,6 +191,7 @@ ax.plot(thetas, curves[:, 0], label="JSD")
 ax.plot(thetas, curves[:, 1], label="$W_1$")
 ax.axhline(math.log(2), color="grey", ls=":", label="log 2")
 ax.set_xlabel("θ (shift of the generator)")
+ax.set_ylabel("distance")
 ax.legend()
 plt.show()
 
@@ -548,7 +549,8 @@ axes[1].set_xscale("log")
 for ax in axes[:2]:
     ax.set_ylabel("modes captured (of 25)")
     ax.set_ylim(0, 25.5)
-axes[0].legend(fontsize=7, loc="center left")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
+           bbox_to_anchor=(0.5, -0.12))  # below the panels: no curve hidden
 plt.tight_layout()
 plt.show()
 
@@ -579,12 +581,14 @@ with torch.no_grad():
 schedule = sn_long["lr_schedule"]
 long_steps = schedule["steps"] + schedule["decay_steps"]
 long_rows = {f"SN, {long_steps:,} steps (loaded)": (long_steps, sn_long["seconds"], grid_row(long_samples))}
-print(f"loaded: {SN_LONG_PATH.name}: seeds {sn_long['seeds']}, `{sn_long['command']}`, {sn_long['seconds'] / 60:.0f} min "
-      f"on {sn_long['threads']} thread(s), torch {sn_long['torch']}, {sn_long['date']}")
+print(f"loaded: {SN_LONG_PATH.name}: seeds {sn_long['seeds']}, `{sn_long['command']}`")
 print_grid_table(f"SN-GAN after {schedule['steps']:,} updates at lr 1e-3 + {schedule['decay_steps']:,} at lr 1e-4, "
                  f"fresh samples, mean ± std over {len(long_generators)} seeds:", long_rows)
-print(f"  winner by the declared criterion, this row against the lesson's equal-time rows: "
-      f"{winner({**equal_time, **long_rows})}")
+# the winner rule compares equal budgets; this row had a far longer one, so it only reads the floor and the modes
+_, _, long_row = next(iter(long_rows.values()))
+print(f"  {np.mean(long_row['modes']):.1f} modes at {np.mean(long_row['hq']):.1f} % high quality: "
+      + ("it passes" if np.mean(long_row["hq"]) >= 50 else "it does not pass")
+      + " the criterion's floor of 50 % high-quality samples")
 
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.7))
 curve = sn_long["curve"]                                    # [(step, seconds, [modes per seed], [HQ per seed])]
@@ -601,7 +605,9 @@ twin = axes[0].twinx()
 twin.plot(c_steps, c_hq.mean(1), "k--", lw=1, label="high quality %")
 twin.set_ylabel("high quality %")
 twin.set_ylim(0, 100)
-axes[0].legend(loc="upper left", fontsize=8)
+handles, labels = axes[0].get_legend_handles_labels()
+twin_handles, twin_labels = twin.get_legend_handles_labels()
+axes[0].legend(handles + twin_handles, labels + twin_labels, loc="lower right", fontsize=8)
 for k, ax in enumerate(axes[1:]):
     x = long_samples[k]
     c = coverage(x)
@@ -809,8 +815,7 @@ def long_generator(run: dict) -> torch.nn.Module:
 print(f"loaded {MNIST_LONG_PATH.name}: `{mnist_long['command']}`, seeds {mnist_long['seeds']}, "
       f"{mnist_long['cpu_seconds']:.0f} CPU s per run, lr × {mnist_long['decay']} for the last "
       f"{100 * mnist_long['decay_fraction']:.0f} % of it, batch {mnist_long['models']['batch_size']}, "
-      f"{mnist_long['n_data']:,} training images; {mnist_long['cpu_seconds_total'] / 60:.0f} CPU min in all on "
-      f"{mnist_long['threads']} thread, torch {mnist_long['torch']}, {mnist_long['date']}")
+      f"{mnist_long['n_data']:,} training images")
 long_table = {}
 for name, runs in mnist_long["runs"].items():
     measured = []
