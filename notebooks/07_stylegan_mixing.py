@@ -14,11 +14,11 @@
 #
 # 1. maps $z$ through an 8-layer MLP, the **mapping network**, to $w \in \mathcal W$;
 # 2. starts the image from a **learned constant** 4×4 tensor;
-# 3. injects $w$ into every layer as a **style**: after each conv, **AdaIN** normalises each channel and
+# 3. injects $w$ into every layer as a **style**: after the constant and after each conv, **AdaIN** normalises each channel and
 #    rescales it, $\mathrm{AdaIN}(x, w) = \frac{x - \mu(x)}{\sigma(x)}\,(1 + \gamma(w)) + \beta(w)$; Eq. 1
 #    writes the scale as $y_s$, and writing it $1+\gamma$ with $\gamma$'s bias at 0 is the paper's
 #    initialisation of that bias to one (App. C);
-# 4. adds per-pixel **noise**, scaled by a learned per-channel weight that starts at 0 (Sec. 3.2).
+# 4. adds per-pixel **noise**, scaled by a learned per-channel weight (Sec. 2 and 3.2) that starts at 0 (App. C).
 #
 # Because every layer reads its own copy of $w$, two latents can be **mixed**: layers
 # before a *crossover* read $w_A$, the others read $w_B$ (Sec. 3.1). The paper reports
@@ -173,7 +173,8 @@ for name, lin in (("mapping layer (lr_mul 0.01)", fresh.mapping.layers[3]),
 # $\beta$ and $|1+\gamma|$, whatever the input's statistics were. The affine map $A$ that
 # turns $w$ into $(\gamma, \beta)$ has zero bias at initialisation, so the scale $1+\gamma$
 # is **centred on 1**, with a spread set by $w$: each channel starts scaled by its own
-# random amount around 1. Written as $x\cdot\gamma + \beta$ (a common mistake), the
+# random amount around 1, with a wide spread (the lines below print how many still flip sign).
+# Written as $x\cdot\gamma + \beta$ (a common mistake), the
 # scales would be centred on 0: half of them would flip the sign of their channel and
 # more of them would nearly erase it (compare the last two printed lines).
 
@@ -268,17 +269,18 @@ print(f"{DEMO_STEPS} steps of batch {demo.recipe.batch}: last D loss {demo_log[-
       f"{sa.sample_report(demo.G_ema, 200, max_area=MAX_AREA)['valid']:.2f}")
 
 # %% [markdown]
+# "Valid" only says that one plausible shape was found: after a few hundred steps the samples
+# are valid and nearly all alike (the top row of the picture below).
+#
 # The checkpoint shipped with coursekit was trained by `scripts/train_stylegan.py` with
 # exactly this step, for far longer; its record (written by the script into the
-# checkpoint) gives the command, the seed, the number of steps and images, and the
-# training time. The script saves every `--save-every` steps, so the checkpoint's step count
+# checkpoint) gives the command, the seed and the number of steps and images. The script saves every `--save-every` steps, so the checkpoint's step count
 # can be smaller than the `--steps` the command asked for:
 
 # %%
 G, D, meta = load_stylegan(device=device, with_discriminator=True)
 print("command:", meta["command"])
-print(f"seed {meta['seed']}; {meta['steps']:,} steps of batch {meta['batch']} = {meta['images_seen']:,} images; "
-      f"{meta['train_seconds'] / 3600:.1f} h of training on a CPU")
+print(f"seed {meta['seed']}; {meta['steps']:,} steps of batch {meta['batch']} = {meta['images_seen']:,} images")
 print("recipe:", meta["recipe"])
 log = meta["log"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 2.8), gridspec_kw={"width_ratios": [1, 1.6]})
@@ -298,7 +300,7 @@ plt.show()
 # Everything below is measured by one function, `coursekit.stylegan_report.stylegan_report`,
 # on `N` samples and `N` pairs. **Valid** means the
 # measure found one plausible shape. **Precision and recall** (Kynkäänniemi et al. 2019,
-# k = 3, as in lesson 8) compare samples with real images in the space of measured
+# k = 3; lesson 8 treats them in depth) compare samples with real images in the space of measured
 # attributes (position, size, fill, area, colour, texture contrasts, standardised by the
 # real images' statistics): precision is the fraction of samples near some real image,
 # recall the fraction of real images near some sample.
@@ -320,6 +322,11 @@ draw_image_grid(axes[1], make_shapes(32, seed=99, **LESSON7)[0], nrow=8, title="
 plt.show()
 
 # %% [markdown]
+# The real shapes, colours and textures are drawn uniformly at random (section 1), so the printed
+# shares show what this generator under-draws, squares above all, and recall how much of the
+# real variety it covers. Keep it in mind in section 5: an outline that is neither a clean
+# square nor a clean circle is a class the measure reads less reliably.
+#
 # ## 4. Style mixing: a grid
 #
 # Rows are A, columns are B; each cell takes layers `< crossover` from A and the rest
@@ -363,7 +370,7 @@ plt.show()
 # (intersection over union), counted over the pairs whose masks differ (IoU below 0.8).
 # It tells a layout that moved apart from an outline whose corners were redrawn. The last
 # column counts the texture *from B* among the same pairs: with three textures a mix can
-# show a third one (often flat), so from B is not one minus from A.
+# show a third one, so from B is not one minus from A.
 
 # %%
 table = report["mixing"]
@@ -407,7 +414,8 @@ for k in [k for k in sa.COARSE if k not in coarse_a] + [k for k in sa.FINE if k 
           f"of the {row['differing_pairs'][k]} pairs that differ in it.")
 if row["per_attribute"]["shape"] < 0.85 <= row["silhouette_from_a"]:
     print(f"The silhouette comes from A in {row['silhouette_from_a']:.0%} of the pairs, while the shape class read off "
-          f"it does in {row['per_attribute']['shape']:.0%}: the 16×16 styles keep A's outline but redraw its corners.")
+          f"it does in {row['per_attribute']['shape']:.0%}: the class is read from how much of its box the mask "
+          f"fills, and outlines that lie between the three shapes' fills flip class on small changes.")
 
 # %% [markdown]
 # Read the plot from left to right: an attribute switches from B to A at the layers that
@@ -428,16 +436,18 @@ if row["per_attribute"]["shape"] < 0.85 <= row["silhouette_from_a"]:
 # Nothing in the losses names a layer for each attribute: style-mixing regularisation
 # only asks every mix to look real. Which layers decide what is what training found.
 #
-# ## 6. Why the texture is chosen early: a test
+# ## 6. Why the texture is chosen by the coarse styles: a test
 #
 # Where does a 16×16 layer get the stripes it draws? Not from its input: section 1 showed
 # that an 8×8 map upsampled ×2 holds no period-2 pattern, and a 3×3 convolution is linear
 # and shift-invariant, so it cannot create a frequency its input lacks (except at the
 # borders, through the zero padding). The noise has a random phase, while the data's
 # stripes always start bright on row 0. What is left is the leaky ReLU: applied to a
-# period-4 wave drawn by the 8×8 layers, it can produce a period-2 part. If that is how this
-# generator works, the 8×8 layers must prepare every texture, and so the 8×8 styles choose
-# it: that is what the last column of the table shows at crossover 4.
+# period-4 wave that the earlier layers drew (once the 16×16 convolution has shifted its
+# phase), it can produce a period-2 part. If that is how this generator works, the layers
+# before 16×16 must prepare every texture, and so the coarse styles choose it. That is what
+# the last column of the table shows: texture from B is already low at crossover 1, so most
+# of the choice is made by the very first style.
 #
 # The explanation predicts something we can test. Give each 16×16 layer its own fixed
 # source of period-2 patterns, and its style should be able to take the choice over.
@@ -453,7 +463,10 @@ if row["per_attribute"]["shape"] < 0.85 <= row["silhouette_from_a"]:
 # **Protocol, declared before measuring:** the same `N` latent pairs and the same measure
 # as in section 5, at crossover 4. The explanation passes if the share of mixes that take
 # the texture from B rises by more than three standard errors (binomial, from the two
-# counts of pairs that differ in texture).
+# counts of pairs that differ in texture). Two limits: the tile was picked among a few
+# variants tried on shorter runs, so this checks an effect seen before, on the shipped pair;
+# and the standard error counts only the sampling of pairs, not the variation from one
+# training run to another (each model is one run).
 
 # %%
 G_tile, _, meta_tile = load_stylegan(TILE_WEIGHTS, device=device, with_discriminator=True)
@@ -469,6 +482,8 @@ def settings(m: dict) -> dict:
 print(f"{meta_tile['steps']:,} steps of batch {meta_tile['batch']}, seed {meta_tile['seed']}; "
       f"the same seed, steps and recipe as the first model: {settings(meta_tile) == settings(meta)}; "
       f"tile at layers {[i for i, layer in enumerate(G_tile.synthesis.layers) if layer.const_map is not None]}")
+print("(the commands' other options set logging, evaluation, file names and where a run stops or resumes; "
+      "none changes what is trained)")
 report_tile = stylegan_report(G_tile, N, seed=SEED, shapes="lesson7")
 first, tiled = report["mixing"][CROSSOVER], report_tile["mixing"][CROSSOVER]
 
@@ -504,6 +519,11 @@ costs = [f"{k} {report[k]:.2f} -> {report_tile[k]:.2f}" for k in ("precision", "
          if report_tile[k] < report[k] - 0.02]
 print("what the tile model gives up: "
       + ("; ".join(costs) if costs else "neither precision nor recall falls by more than 0.02"))
+moved = [f"{k} {first['per_attribute'][k]:.2f} -> {tiled['per_attribute'][k]:.2f}" for k in sa.COARSE
+         if tiled["per_attribute"][k] < first["per_attribute"][k] - 0.1]
+print(f"coarse attributes taken from A at crossover {CROSSOVER}: "
+      + (f"with the tile, fewer for {'; '.join(moved)}: part of the layout moved to the 16×16 styles too"
+         if moved else "none falls by more than 0.1 with the tile"))
 
 # %%
 with torch.no_grad():
@@ -526,15 +546,17 @@ plt.show()
 # along each column the colour and texture should be B's. The line under the table gives the
 # verdict on the explanation; the table also says what else changed with the tile (the
 # shapes drawn, precision and recall, the coarse attributes), since a tile that chose the
-# texture by breaking the layout would prove nothing. Even with the tile, some mixes still
-# take their texture from A (the row "texture from A"): the coarse styles keep part of the
-# choice. Look closely and a few tiled images show a faint pattern around the shape: the
-# tile is added everywhere, and the layers do not always gate it off on the background.
+# texture by breaking the layout would prove nothing; the line on the coarse attributes says
+# which of them moved. Even with the tile, some mixes still take their texture from A (the
+# row "texture from A"): the coarse styles keep part of the choice. Look closely and a few
+# tiled images show a faint pattern around the shape: the tile is added everywhere, and the
+# layers do not always gate it off on the background.
 #
-# What the test says, when its verdict holds: the paper's division of labour is not
-# automatic. A style can only choose what its layer is able to draw. In the first model the
-# 16×16 layers cannot draw a period-2 texture from their input alone, so the choice sits with
-# the earlier layers that prepare it.
+# What the test says about this generator, when its verdict holds: the split the paper
+# reports is not automatic. A style can only choose what its layer is able to draw. In the
+# first model the 16×16 layers can draw a period-2 texture only from a wave that earlier
+# layers laid down, so the choice sits with those layers; given a source of their own, the
+# 16×16 styles took over most of it.
 #
 # ## 7. Truncation in W: quality against diversity
 #
@@ -563,18 +585,17 @@ full, half = report["truncation"][0], next(t for t in report["truncation"] if t[
 gain, loss = half["precision"] - full["precision"], full["recall"] - half["recall"]
 print(f"From psi = 1 to 0.5: precision {full['precision']:.3f} -> {half['precision']:.3f} ({gain:+.3f}), "
       f"recall {full['recall']:.3f} -> {half['recall']:.3f} ({-loss:+.3f}).")
-if gain > 0.02:
-    print("Truncation bought quality with diversity here: more samples land near real images, "
-          "fewer real images have a sample near them.")
-else:
-    print("Truncation bought no quality here: precision did not rise, while recall "
-          + ("fell: the samples only lost diversity." if loss > 0.01 else "hardly moved."))
+print(f"valid samples: {full['valid']:.3f} -> {half['valid']:.3f}.")
+better = [name for name, up in (("precision", gain > 0.02), ("validity", half["valid"] - full["valid"] > 0.01)) if up]
+print(("Truncation bought " + " and ".join(better) if better else "Truncation bought neither precision nor validity")
+      + " here, while recall " + (f"fell by {loss:.3f}: diversity paid for it." if loss > 0.01 else "hardly moved."))
 
 # %% [markdown]
 # At ψ = 0 every sample is the image of $\bar w$: one shape, one colour, so recall falls
-# to the share of real images near that single image (the ψ = 0 row), whatever its quality.
+# to the share of real images near that single image (the ψ = 0 row), and precision is that
+# of one image: 1 if it lies near some real image, 0 if not, whatever it looks like.
 # The paper truncates for quality: samples near $\bar w$ come from the well-trained
-# middle of W, so fewer of them are broken (higher precision), at the price of
+# middle of W, so fewer of them are broken (more valid samples, higher precision), at the price of
 # diversity (lower recall). The lines under the table say whether this generator shows
 # that trade. The last row of the picture keeps each sample's 16×16 styles and
 # truncates only the 4×4–8×8 ones to $\bar w$ (a cutoff: truncation on the coarse layers only): where
