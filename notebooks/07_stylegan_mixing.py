@@ -286,7 +286,7 @@ log = meta["log"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 2.8), gridspec_kw={"width_ratios": [1, 1.6]})
 axes[0].plot([r["step"] for r in log], [r["d_loss"] for r in log], label="D loss")
 axes[0].plot([r["step"] for r in log], [r["g_loss"] for r in log], label="G loss")
-axes[0].set(xlabel="step", title="the checkpoint's training losses")
+axes[0].set(xlabel="step", ylabel="loss", title="the checkpoint's training losses")
 axes[0].legend()
 with torch.no_grad():
     shipped = G(z_fixed).cpu()
