@@ -340,17 +340,22 @@ plt.show()
 # %%
 CROSSOVER, EARLY = 4, 2
 gen = torch.Generator().manual_seed(7)
-z_a, z_b = torch.randn(5, G.z_dim, generator=gen).to(device), torch.randn(6, G.z_dim, generator=gen).to(device)
-with torch.no_grad():
-    w_a, w_b = G.mapping(z_a), G.mapping(z_b)
-    img_a, img_b = G.synthesis(G.broadcast(w_a), "const").cpu(), G.synthesis(G.broadcast(w_b), "const").cpu()
-    grids = {c: torch.cat([G.synthesis(G.mix(w_a[i:i + 1].expand(len(w_b), -1), w_b, c), "const").cpu()
-                           for i in range(len(w_a))]) for c in (EARLY, CROSSOVER)}
-blank = torch.ones(1, 3, 16, 16)
+z_a, z_b = torch.randn(5, G.z_dim, generator=gen), torch.randn(6, G.z_dim, generator=gen)
+
+
+def mixing_grid(G, z_a: torch.Tensor, z_b: torch.Tensor, crossover: int) -> torch.Tensor:
+    """Images for a grid with ``len(z_b) + 1`` columns: a blank corner and B along the top, then
+    one row per A: A itself, then its mix with each B (rendered as section 5 measures them)."""
+    n_a, n_b = len(z_a), len(z_b)
+    a, b = sa.render_pairs(G, z_a, z_a, None), sa.render_pairs(G, z_b, z_b, None)  # A alone, B alone
+    mixes = sa.render_pairs(G, z_a.repeat_interleave(n_b, 0), z_b.repeat(n_a, 1), crossover)  # [n_a·n_b, ...]
+    rows = [torch.cat([a[i:i + 1], mixes[n_b * i:n_b * (i + 1)]]) for i in range(n_a)]
+    return torch.cat([torch.ones_like(a[:1]), b] + rows)
+
+
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
-for ax, (c, cells) in zip(axes, grids.items()):
-    rows = [torch.cat([img_a[i:i + 1], cells[len(w_b) * i:len(w_b) * (i + 1)]]) for i in range(len(w_a))]
-    draw_image_grid(ax, torch.cat([blank, img_b] + rows), nrow=len(w_b) + 1,
+for ax, c in zip(axes, (EARLY, CROSSOVER)):
+    draw_image_grid(ax, mixing_grid(G, z_a, z_b, c), nrow=len(z_b) + 1,
                     title=f"crossover {c}: layers 0–{c - 1} from A (left column),\n"
                           f"layers {c}–{G.num_ws - 1} from B (top row)")
 plt.show()
@@ -526,17 +531,9 @@ print(f"coarse attributes taken from A at crossover {CROSSOVER}: "
          if moved else "none falls by more than 0.1 with the tile"))
 
 # %%
-with torch.no_grad():
-    wt_a, wt_b = G_tile.mapping(z_a), G_tile.mapping(z_b)
-    tile_a = G_tile.synthesis(G_tile.broadcast(wt_a), "const").cpu()
-    tile_b = G_tile.synthesis(G_tile.broadcast(wt_b), "const").cpu()
-    tile_cells = torch.cat([G_tile.synthesis(G_tile.mix(wt_a[i:i + 1].expand(len(wt_b), -1), wt_b, CROSSOVER),
-                                             "const").cpu() for i in range(len(wt_a))])
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
-for ax, (cells, pa, pb, name) in zip(axes, ((grids[CROSSOVER], img_a, img_b, "first model"),
-                                            (tile_cells, tile_a, tile_b, "with the 2×2 tile"))):
-    rows = [torch.cat([pa[i:i + 1], cells[len(z_b) * i:len(z_b) * (i + 1)]]) for i in range(len(z_a))]
-    draw_image_grid(ax, torch.cat([blank, pb] + rows), nrow=len(z_b) + 1,
+for ax, (model, name) in zip(axes, ((G, "first model"), (G_tile, "with the 2×2 tile"))):
+    draw_image_grid(ax, mixing_grid(model, z_a, z_b, CROSSOVER), nrow=len(z_b) + 1,
                     title=f"{name}, crossover {CROSSOVER}, the same z:\n"
                           f"layers 0–{CROSSOVER - 1} from A (left), {CROSSOVER}–{G.num_ws - 1} from B (top)")
 plt.show()
