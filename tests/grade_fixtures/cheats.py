@@ -109,12 +109,18 @@ def snooping() -> nbformat.NotebookNode:
 
 
 def forking(pid_file: Path) -> nbformat.NotebookNode:
-    """A cell forks a child that outlives it and keeps forging the outputs files (for at most 60 s)."""
+    """A cell forks a child that outlives it and keeps forging the outputs files (for at most 60 s).
+
+    The parent writes the child's pid: a child killed before its first write would leave the file empty.
+    """
     nb = _read(EXERCISE)
     nb.cells.append(_cell(
         "import os, time, glob, torch\n"
-        "if os.fork() == 0:\n"
-        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "child = os.fork()\n"
+        "if child:\n"
+        f"    with open({str(pid_file)!r}, 'w') as f:  # the parent writes it, before its cell ends\n"
+        "        f.write(str(child))\n"
+        "else:\n"
         "    for _ in range(600):\n"
         "        for path in glob.glob('outputs-*.pt'):\n"
         "            torch.save({'found': True, 'module': '__main__', 'output': '', 'seconds': 0.0,\n"
