@@ -90,6 +90,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--const-maps-tile", type=int, default=StyleGANConfig().const_maps_tile,
                    help="make each constant map a repeated TILE×TILE tile (e.g. 2: period-2 patterns, no position; "
                         "default 0: a full map)")
+    p.add_argument("--mapping-layers", type=int, default=StyleGANConfig().mapping_layers,
+                   help="FC layers of the mapping network (default 8, the paper's; StyleGAN2-ADA uses 2 for CIFAR-10)")
+    p.add_argument("--mapping-lr-mul", type=float, default=StyleGANConfig().mapping_lr_mul,
+                   help="learning-rate multiplier of the mapping network (default 0.01, the paper's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=50)
@@ -98,7 +102,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--state", type=Path, default=runs_dir() / "stylegan_shapes_state.pt",
                    help="training state for --resume (default: runs/stylegan_shapes_state.pt, kept across restarts)")
     p.add_argument("--resume", action="store_true",
-                   help="continue from --state (same --channels, --d-channels, --const-maps-from/-tile and --shapes)")
+                   help="continue from --state (same model options and --shapes)")
     p.add_argument("--eval-only", action="store_true", help="only measure --out and rewrite its README")
     p.add_argument("--eval-n", type=int, default=1000, help="samples / mixes for the final measurements")
     return p.parse_args(argv)
@@ -112,15 +116,17 @@ def real_batch(step: int, batch: int, seed: int, shapes: str = "lesson7") -> tor
 
 def load_state(args: argparse.Namespace) -> dict:
     """The saved training state at ``args.state``; stops with a message if it is missing or was
-    trained with other ``--channels``, ``--d-channels``, ``--const-maps-from`` or ``--shapes`` than ``args``."""
+    trained with other model options (widths, constant maps, mapping network) or ``--shapes`` than ``args``."""
     if not args.state.exists():
         raise SystemExit(f"--resume: no saved state at {args.state} (pass the --state of the run to continue)")
     s = torch.load(args.state, map_location="cpu", weights_only=False)
     saved = {"channels": tuple(s["channels"]), "d_channels": tuple(s["d_channels"]), "shapes": s["shapes"],
              "const_maps_from": s.get("const_maps_from", 0),  # states saved before the options had none
-             "const_maps_tile": s.get("const_maps_tile", 0)}
+             "const_maps_tile": s.get("const_maps_tile", 0),
+             "mapping_layers": s.get("mapping_layers", 8), "mapping_lr_mul": s.get("mapping_lr_mul", 0.01)}
     wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes,
-              "const_maps_from": args.const_maps_from, "const_maps_tile": args.const_maps_tile}
+              "const_maps_from": args.const_maps_from, "const_maps_tile": args.const_maps_tile,
+              "mapping_layers": args.mapping_layers, "mapping_lr_mul": args.mapping_lr_mul}
     differ = [k for k in saved if saved[k] != wanted[k]]
     if differ:
         runs = " ; ".join(s.get("commands", ["(not recorded)"]))
@@ -139,7 +145,8 @@ def recipe_of(args: argparse.Namespace) -> StyleGANRecipe:
 def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
     config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels, const_maps_from=args.const_maps_from,
-                            const_maps_tile=args.const_maps_tile)
+                            const_maps_tile=args.const_maps_tile, mapping_layers=args.mapping_layers,
+                            mapping_lr_mul=args.mapping_lr_mul)
     saved = load_state(args) if args.resume else None
     if config.resolution != image_size(args.shapes):
         raise SystemExit(f"--channels {args.channels} draw {config.resolution}×{config.resolution} images, "
@@ -171,7 +178,8 @@ def train(args: argparse.Namespace) -> dict:
             atomic_save(t.state_dict() | {
                 "elapsed": elapsed, "log": log, "rng": torch.get_rng_state(), "commands": commands,
                 "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes,
-                "const_maps_from": config.const_maps_from, "const_maps_tile": config.const_maps_tile}, args.state)
+                "const_maps_from": config.const_maps_from, "const_maps_tile": config.const_maps_tile,
+                "mapping_layers": config.mapping_layers, "mapping_lr_mul": config.mapping_lr_mul}, args.state)
             meta = {"seed": args.seed, "shapes": args.shapes, "steps": step, "batch": args.batch,
                     "images_seen": step * args.batch, "train_seconds": round(elapsed, 1),
                     "command": " ; ".join(commands), "recipe": dataclasses.asdict(t.recipe), "last_log": log[-1:],

@@ -206,3 +206,22 @@ def test_script_resumes_a_const_maps_run_exactly_and_refuses_another(tmp_path):
     with pytest.raises(SystemExit, match="other --const-maps-tile"):
         sg.main(["--steps", "5", "--resume", "--const-maps-tile", "2"] + split)
     assert sg.parse_args([]).const_maps_tile == 0
+
+
+def test_script_mapping_options_reach_the_model_and_guard_the_resume(tmp_path):
+    from coursekit.stylegan import StyleGANConfig, load_stylegan
+
+    sg = _script()
+    args = sg.parse_args([])
+    assert (args.mapping_layers, args.mapping_lr_mul) == (StyleGANConfig().mapping_layers,
+                                                          StyleGANConfig().mapping_lr_mul)
+    run = ["--out", str(tmp_path / "m.pt"), "--state", str(tmp_path / "m_state.pt"), "--threads", "1",
+           "--batch", "4", "--save-every", "2", "--log-every", "1", "--eval-n", "8",
+           "--mapping-layers", "2", "--mapping-lr-mul", "0.1"]
+    assert sg.main(["--steps", "2"] + run) == 0
+    G = load_stylegan(tmp_path / "m.pt")
+    assert len(G.mapping.layers) == 2 and G.config.mapping_lr_mul == 0.1
+    with pytest.raises(SystemExit, match="other --mapping-layers"):
+        sg.main(["--steps", "3", "--resume"] + run[:-4] + ["--mapping-lr-mul", "0.1"])
+    with pytest.raises(SystemExit, match="other --mapping-lr-mul"):
+        sg.main(["--steps", "3", "--resume"] + run[:-1] + ["1.0"])
