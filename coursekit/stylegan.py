@@ -340,6 +340,16 @@ class StyleGenerator(nn.Module):
         return self.synthesis(ws, noise_mode)  # [B, 3, R, R]
 
 
+def check_crossovers(crossovers, num_ws: int | None = None) -> tuple[int, ...]:
+    """``crossovers`` as a tuple of ints, if it is a non-empty list of style-mixing crossovers: each at
+    least 1 and, when ``num_ws`` is given, below it (crossover ``num_ws`` would not mix); else ValueError."""
+    values = tuple(int(c) for c in crossovers)
+    top = "" if num_ws is None else f" and below num_ws = {num_ws}"
+    if not values or min(values) < 1 or (num_ws is not None and max(values) >= num_ws):
+        raise ValueError(f"mixing_crossovers must be one or more layers >= 1{top}, got {values}")
+    return values
+
+
 def mixing_regularised_ws(G: StyleGenerator, z: Tensor, z2: Tensor, prob: float = 0.9,
                           crossovers: tuple[int, ...] | None = None) -> Tensor:
     """Training-time ws with style-mixing regularisation (StyleGAN, Sec. 3.1).
@@ -354,9 +364,7 @@ def mixing_regularised_ws(G: StyleGenerator, z: Tensor, z2: Tensor, prob: float 
     if crossovers is None:
         crossover = torch.randint(1, G.num_ws, (b,), device=z.device)
     else:
-        if len(crossovers) == 0 or not all(1 <= int(c) < G.num_ws for c in crossovers):
-            raise ValueError(f"mixing crossovers must be in 1..{G.num_ws - 1}, got {crossovers}")
-        choices = torch.tensor([int(c) for c in crossovers], device=z.device)
+        choices = torch.tensor(check_crossovers(crossovers, G.num_ws), device=z.device)
         crossover = choices[torch.randint(len(choices), (b,), device=z.device)]
     crossover = torch.where(torch.rand(b, device=z.device) < prob, crossover, torch.full_like(crossover, G.num_ws))
     layer = torch.arange(G.num_ws, device=z.device).view(1, -1)

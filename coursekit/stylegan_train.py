@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from coursekit.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
-from coursekit.stylegan import StyleDiscriminator, StyleGenerator, mixing_regularised_ws
+from coursekit.stylegan import StyleDiscriminator, StyleGenerator, check_crossovers, mixing_regularised_ws
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class StyleGANRecipe:
             raise ValueError(f"invalid recipe {self}")
         if not 0 <= self.mixing_prob <= 1:
             raise ValueError(f"mixing_prob must be in [0, 1], got {self.mixing_prob}")
-        if self.mixing_crossovers is not None and (not self.mixing_crossovers or min(self.mixing_crossovers) < 1):
-            raise ValueError(f"mixing_crossovers must be crossovers >= 1, got {self.mixing_crossovers}")
+        if self.mixing_crossovers is not None:
+            check_crossovers(self.mixing_crossovers)  # below num_ws is checked when G is known
 
     def ema_beta(self, step: int) -> float:
         """Weight of the old average at ``step``: ``0.5^(batch / (1000·ema_kimg))``, ramped up as ``(t+1)/(t+10)``."""

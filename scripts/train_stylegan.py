@@ -33,7 +33,15 @@ from coursekit.data import make_shapes
 from coursekit.runtime import runs_dir, seed_everything
 from coursekit.shape_attributes import COARSE, FINE
 from coursekit.shapes import RANGES
-from coursekit.stylegan import WEIGHTS, StyleDiscriminator, StyleGANConfig, StyleGenerator, load_stylegan, save_stylegan
+from coursekit.stylegan import (
+    WEIGHTS,
+    StyleDiscriminator,
+    StyleGANConfig,
+    StyleGenerator,
+    check_crossovers,
+    load_stylegan,
+    save_stylegan,
+)
 from coursekit.stylegan_report import stylegan_report
 from coursekit.stylegan_train import StyleGANRecipe, StyleGANTraining, train_step
 
@@ -51,10 +59,10 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def _crossovers(text: str) -> tuple[int, ...]:
     """``"2,3,4,4,5"`` → ``(2, 3, 4, 4, 5)``: the crossovers style mixing draws from (repeats weigh more)."""
-    values = tuple(int(x) for x in text.split(","))
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected crossovers >= 1, got {text!r}")
-    return values
+    try:
+        return check_crossovers(int(x) for x in text.split(","))
+    except ValueError as e:  # not integers, or below 1
+        raise argparse.ArgumentTypeError(f"expected crossovers >= 1, got {text!r}") from e
 
 
 def image_size(shapes: str) -> int:
