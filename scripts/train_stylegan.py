@@ -131,7 +131,8 @@ def load_state(args: argparse.Namespace) -> dict:
     saved = {"channels": tuple(s["channels"]), "d_channels": tuple(s["d_channels"]), "shapes": s["shapes"],
              "const_maps_from": s.get("const_maps_from", 0),  # states saved before the options had none
              "const_maps_tile": s.get("const_maps_tile", 0),
-             "mapping_layers": s.get("mapping_layers", 8), "mapping_lr_mul": s.get("mapping_lr_mul", 0.01)}
+             "mapping_layers": s.get("mapping_layers", StyleGANConfig().mapping_layers),
+             "mapping_lr_mul": s.get("mapping_lr_mul", StyleGANConfig().mapping_lr_mul)}
     wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes,
               "const_maps_from": args.const_maps_from, "const_maps_tile": args.const_maps_tile,
               "mapping_layers": args.mapping_layers, "mapping_lr_mul": args.mapping_lr_mul}
