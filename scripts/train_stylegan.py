@@ -122,20 +122,30 @@ def real_batch(step: int, batch: int, seed: int, shapes: str = "lesson7") -> tor
     return images
 
 
+# the StyleGANConfig fields the options set; a resumed run must repeat them (and --shapes)
+MODEL_OPTIONS = ("channels", "d_channels", "const_maps_from", "const_maps_tile", "mapping_layers", "mapping_lr_mul")
+
+
+def config_of(args: argparse.Namespace) -> StyleGANConfig:
+    """The model the options ask for (every field of :data:`MODEL_OPTIONS`; the rest at the defaults)."""
+    return StyleGANConfig(**{k: getattr(args, k) for k in MODEL_OPTIONS})
+
+
+def model_options(config: StyleGANConfig, shapes: str) -> dict:
+    """What a saved state records of its model and data, and what ``--resume`` compares."""
+    return {k: getattr(config, k) for k in MODEL_OPTIONS} | {"shapes": shapes}
+
+
 def load_state(args: argparse.Namespace) -> dict:
     """The saved training state at ``args.state``; stops with a message if it is missing or was
-    trained with other model options (widths, constant maps, mapping network) or ``--shapes`` than ``args``."""
+    trained with other model options (:data:`MODEL_OPTIONS`) or ``--shapes`` than ``args``."""
     if not args.state.exists():
         raise SystemExit(f"--resume: no saved state at {args.state} (pass the --state of the run to continue)")
     s = torch.load(args.state, map_location="cpu", weights_only=False)
-    saved = {"channels": tuple(s["channels"]), "d_channels": tuple(s["d_channels"]), "shapes": s["shapes"],
-             "const_maps_from": s.get("const_maps_from", 0),  # states saved before the options had none
-             "const_maps_tile": s.get("const_maps_tile", 0),
-             "mapping_layers": s.get("mapping_layers", StyleGANConfig().mapping_layers),
-             "mapping_lr_mul": s.get("mapping_lr_mul", StyleGANConfig().mapping_lr_mul)}
-    wanted = {"channels": tuple(args.channels), "d_channels": tuple(args.d_channels), "shapes": args.shapes,
-              "const_maps_from": args.const_maps_from, "const_maps_tile": args.const_maps_tile,
-              "mapping_layers": args.mapping_layers, "mapping_lr_mul": args.mapping_lr_mul}
+    wanted = model_options(config_of(args), args.shapes)
+    later = ("const_maps_from", "const_maps_tile", "mapping_layers", "mapping_lr_mul")  # options added after
+    saved = {k: s.get(k, getattr(StyleGANConfig(), k)) if k in later else s[k] for k in wanted}  # older states
+    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
     differ = [k for k in saved if saved[k] != wanted[k]]
     if differ:
         runs = " ; ".join(s.get("commands", ["(not recorded)"]))
@@ -153,9 +163,7 @@ def recipe_of(args: argparse.Namespace) -> StyleGANRecipe:
 
 def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
-    config = StyleGANConfig(channels=args.channels, d_channels=args.d_channels, const_maps_from=args.const_maps_from,
-                            const_maps_tile=args.const_maps_tile, mapping_layers=args.mapping_layers,
-                            mapping_lr_mul=args.mapping_lr_mul)
+    config = config_of(args)
     saved = load_state(args) if args.resume else None
     if config.resolution != image_size(args.shapes):
         raise SystemExit(f"--channels {args.channels} draw {config.resolution}×{config.resolution} images, "
@@ -186,9 +194,7 @@ def train(args: argparse.Namespace) -> dict:
             elapsed = time.perf_counter() - t0
             atomic_save(t.state_dict() | {
                 "elapsed": elapsed, "log": log, "rng": torch.get_rng_state(), "commands": commands,
-                "channels": config.channels, "d_channels": config.d_channels, "shapes": args.shapes,
-                "const_maps_from": config.const_maps_from, "const_maps_tile": config.const_maps_tile,
-                "mapping_layers": config.mapping_layers, "mapping_lr_mul": config.mapping_lr_mul}, args.state)
+            } | model_options(config, args.shapes), args.state)
             meta = {"seed": args.seed, "shapes": args.shapes, "steps": step, "batch": args.batch,
                     "images_seen": step * args.batch, "train_seconds": round(elapsed, 1),
                     "command": " ; ".join(commands), "recipe": dataclasses.asdict(t.recipe), "last_log": log[-1:],
