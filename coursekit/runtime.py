@@ -147,7 +147,6 @@ def header(seed: int | None = None, device: torch.device | None = None) -> str:
     parts = [
         f"mode={'quick' if is_quick() else 'full'}",
         f"device={device}",
-        f"threads={torch.get_num_threads()}",
         f"python={platform.python_version()}",
         # the build tag (+cu130, +cpu) only matters on a GPU, where it names the CUDA version
         f"torch={torch.__version__ if device.type == 'cuda' else torch.__version__.split('+')[0]}",

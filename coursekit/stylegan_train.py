@@ -27,7 +27,7 @@ class StyleGANRecipe:
     batch: int = 32
     lr: float = 0.002
     betas: tuple[float, float] = (0.0, 0.99)
-    r1_gamma: float = 0.1
+    r1_gamma: float = 1.0
     r1_every: int = 16
     mixing_prob: float = 0.9
     ema_kimg: float = 5.0

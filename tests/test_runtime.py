@@ -43,6 +43,7 @@ def test_header_names_mode_device_and_seed(monkeypatch):
     monkeypatch.setenv("COURSEKIT_QUICK", "1")
     line = runtime.header(seed=7, device=torch.device("cpu"))
     assert "mode=quick" in line and "device=cpu" in line and "seed=7" in line
+    assert "threads" not in line  # a machine detail, not something a learner needs (issue 26)
     # on the CPU the torch build tag (+cu130, +cpu) is noise: the release number alone
     assert f"torch={torch.__version__.split('+')[0]} |" in line
     monkeypatch.setattr(torch, "__version__", "9.9.9+cu999")

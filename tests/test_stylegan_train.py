@@ -20,6 +20,15 @@ def _training(**recipe) -> StyleGANTraining:
     return StyleGANTraining(StyleGenerator(TINY), StyleDiscriminator(TINY), StyleGANRecipe(batch=4, **recipe))
 
 
+def test_default_recipe_is_the_shipped_checkpoints():
+    """Lesson 7 trains its demo with ``StyleGANRecipe()`` and says it is the shipped checkpoint's step and recipe."""
+    from coursekit.stylegan import TILE_WEIGHTS, WEIGHTS, load_stylegan
+
+    for weights in (WEIGHTS, TILE_WEIGHTS):
+        recipe = load_stylegan(weights, with_discriminator=True)[2]["recipe"]
+        assert StyleGANRecipe(**recipe) == StyleGANRecipe(), weights.name
+
+
 def test_recipe_validates_and_ema_beta_follows_the_half_life():
     r = StyleGANRecipe(batch=32, ema_kimg=5.0)
     assert r.ema_beta(10**6) == pytest.approx(0.5 ** (32 / 5000))  # half-life of 5,000 images
