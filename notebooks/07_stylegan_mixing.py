@@ -600,7 +600,7 @@ for t in report["truncation"]:
     print(f"{t['psi']:>5.2f} {t['precision']:>10.3f} {t['recall']:>7.3f} {t['valid']:>7.3f}   {shape_shares(t['psi'])}")
 with torch.no_grad():
     m_avg = sa.measure_shapes(G(z_trunc[:1], psi=0.0).cpu(), MAX_AREA)  # the image of w̄
-print(f"the image of w̄ (psi = 0): a {COLOURS[m_avg['colour'][0]]} {TEXTURES[m_avg['texture'][0]]} "
+print(f"the image of w̄ (psi = 0), as the measure reads it: a {COLOURS[m_avg['colour'][0]]} {TEXTURES[m_avg['texture'][0]]} "
       f"{SHAPES[m_avg['shape'][0]]}")
 psis = [t["psi"] for t in report["truncation"]]
 with torch.no_grad():
@@ -625,21 +625,25 @@ for t in (t for t in report["truncation"] if 0 < t["psi"] < 1):
 # %% [markdown]
 # At ψ = 0 every sample is the image of $\bar w$: one shape, one colour, so recall falls
 # to the share of real images near that single image (the ψ = 0 row), and precision is that
-# of one image: 1 if it lies near some real image, 0 if not, whatever it looks like.
+# of one image: 1 if it lies near some real image, 0 if not, whatever it looks like. Here it
+# is 1, though that image (the fourth row of the picture) is a dim, blotchy outline with a
+# stray red patch, which the measure reads as a yellow flat triangle: precision in a space
+# of measured attributes sees only what the measure reads.
 #
 # The paper truncates for quality: samples near $\bar w$ come from the well-trained
 # middle of W, so fewer of them are broken, at the price of diversity. Read the table
 # that way. Validity rises as ψ falls (0.948 at ψ = 1, 0.981 at 0.7, 0.993 at 0.5): fewer
 # broken samples. Recall falls fast (0.231, 0.089, 0.028): the samples crowd towards the
-# image of $\bar w$, a triangle: triangles grow from 22 % of the valid samples at ψ = 1 to
-# 55 % at ψ = 0.5, squares fall from 5 % to 1 %, and most of the real variety is no longer
-# covered. Precision
-# holds at ψ = 0.7 (0.729 against 0.719) but falls at ψ = 0.5 (0.530): here the paper's
-# trade, more quality for less diversity, holds only down to ψ = 0.7; below it the
-# samples are valid shapes but fewer of them look like any real image in all their
-# attributes at once. The last row of the picture keeps each sample's 16×16 styles and
-# truncates only the 4×4–8×8 ones to $\bar w$ (a cutoff: truncation on the coarse layers only): where
-# the coarse styles decide the layout, this row repeats one layout, repainted with each
+# image of $\bar w$. Triangles grow from 22 % of the valid samples at ψ = 1 to 55 % at
+# ψ = 0.5, squares fall from 5 % to 1 %, and most of the real variety is no longer
+# covered. Precision holds at ψ = 0.7 (0.729 against 0.719) but falls at ψ = 0.5 (0.530):
+# here the paper's trade, more quality for less diversity, holds only down to ψ = 0.7;
+# below it the samples are valid shapes, but fewer of them look like a real image in all
+# their attributes at once.
+#
+# The last row of the picture keeps each sample's 16×16 styles and truncates only the
+# 4×4–8×8 ones to $\bar w$ (a cutoff: truncation on the coarse layers only): where the
+# coarse styles decide the layout, this row repeats one layout, repainted with each
 # sample's own fine styles.
 #
 # ## 8. What redrawing the noise changes
