@@ -8,7 +8,9 @@
   (Yazıcı et al. 2019; Karras et al. 2018, App. A.1), updated after every G step;
 - :func:`race`: trainers take turns, whoever has used fewer seconds goes next,
   so that each gets the same training seconds (CPU time by default) under the
-  same machine load; probes run outside the clock.
+  same machine load; probes run outside the clock;
+- :func:`to_uint8` / :func:`from_uint8`: images in [-1, 1] as 8-bit pixels and back,
+  to store a race's samples compactly.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from torch.optim.swa_utils import AveragedModel
 from coursekit.features import MNISTClassifier, mnist_features
 from coursekit.train import GANTrainer
 
-__all__ = ["QualityBar", "confident_share", "probe", "meets", "ema_decay_at", "ema_generator", "race", "race_seeds"]
+__all__ = ["QualityBar", "confident_share", "probe", "meets", "ema_decay_at", "ema_generator", "race", "race_seeds",
+           "to_uint8", "from_uint8"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,18 @@ def probe(generator: nn.Module, classifier: MNISTClassifier, z: Tensor, confiden
 def meets(result: Mapping[str, float], bar: QualityBar = QualityBar()) -> bool:
     """True when a :func:`probe` result clears ``bar`` (confident share and the rarest digit)."""
     return result["confident"] >= bar.share and result["smallest"] >= bar.min_digit
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """Images in [-1, 1] → uint8 pixels, round((x + 1) · 127.5), clamped to [0, 255] (any shape)."""
+    return ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def from_uint8(pixels: Tensor) -> Tensor:
+    """uint8 pixels → float32 images in [-1, 1] (the inverse of :func:`to_uint8` up to 1/255)."""
+    if pixels.dtype != torch.uint8:
+        raise ValueError(f"expected uint8 pixels, got {pixels.dtype}")
+    return pixels.float() / 127.5 - 1
 
 
 def ema_decay_at(n: int, decay: float) -> float:
@@ -136,23 +151,37 @@ def race(trainers: Mapping[str, GANTrainer], budget: float, chunk: int,
     return spent
 
 
+@torch.no_grad()
+def _final_samples(generator: nn.Module, z: Tensor) -> Tensor:
+    """``generator(z)`` in eval mode as uint8 pixels (:func:`to_uint8`)."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return to_uint8(generator(z.to(next(generator.parameters()).device)))
+    finally:
+        generator.train(was_training)
+
+
 def race_seeds(makers: Mapping[str, Callable[[int], GANTrainer]], seeds: list[int] | tuple[int, ...], budget: float,
                classifier: MNISTClassifier, chunk: int = 25, probe_every: float = 30.0, n_probe: int = 1000,
                ema_decay: float = 0.999, progress: bool = True,
                clock: Callable[[], float] = time.process_time,
-               on_row: Callable[[str, int, dict], None] | None = None) -> dict:
+               on_row: Callable[[str, int, dict], None] | None = None, n_samples: int = 36) -> dict:
     """For each seed, race ``makers[name](seed)`` against each other for ``budget`` seconds each (:func:`race`).
 
     Each model is judged by the EMA of its generator's weights (:func:`ema_generator`),
     on the same ``n_probe`` latents per seed (drawn from ``torch.Generator().manual_seed(10_000 + seed)``),
     every ``probe_every`` training seconds and at the end. Returns
     ``{"curves": {name: [[{seconds, steps, images, confident, smallest}, ...] per seed]},
-    "generators": {name: [EMA state dict per seed]}, "configs": {name: TrainConfig summary}}``.
+    "generators": {name: [EMA state dict per seed]}, "samples": {name: [uint8 images per seed]},
+    "configs": {name: TrainConfig summary}}``, plus the settings; the samples are the final
+    averaged generator's images of the first ``n_samples`` probe latents (:func:`to_uint8`).
     ``on_row(name, seed, row)`` sees every probe as it is taken (e.g. to print it).
     """
     from tqdm.auto import tqdm
 
-    out: dict = {"curves": {n: [] for n in makers}, "generators": {n: [] for n in makers}, "configs": {},
+    out: dict = {"curves": {n: [] for n in makers}, "generators": {n: [] for n in makers},
+                 "samples": {n: [] for n in makers}, "configs": {},
                  "seeds": list(seeds), "budget": budget, "probe_every": probe_every, "n_probe": n_probe,
                  "ema_decay": ema_decay}
     with tqdm(total=len(seeds) * len(makers), desc="race (seed × model)", disable=not progress, leave=False) as bar:
@@ -178,6 +207,7 @@ def race_seeds(makers: Mapping[str, Callable[[int], GANTrainer]], seeds: list[in
                 out["curves"][name].append(curves[name])
                 out["generators"][name].append({k: v.detach().cpu().clone() for k, v in
                                                 emas[name].module.state_dict().items()})
+                out["samples"][name].append(_final_samples(emas[name].module, z[:n_samples]))
                 out["configs"][name] = trainer.config.summary()
                 bar.update(1)
     return out

@@ -27,6 +27,7 @@
 
 # %%
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from IPython.display import Markdown, display
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+import coursekit
 from coursekit.checkpoint import save_checkpoint
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier, mnist_features
@@ -42,7 +44,7 @@ from coursekit.losses import g_loss_nonsaturating
 from coursekit.models import (DCGANDiscriminator, DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator, MLPGenerator,
                               count_parameters, dcgan_init)
 from coursekit.plots import draw_image_grid, new_figure
-from coursekit.race import QualityBar, ema_generator, meets, probe, race_seeds
+from coursekit.race import QualityBar, ema_generator, from_uint8, meets, probe, race_seeds
 from coursekit.runtime import checkpoint_path, is_quick, quick_or_full, runs_dir, start_lesson
 from coursekit.train import GANTrainer, TrainConfig
 from coursekit.widgets import latent_explorer, training_dashboard
@@ -50,8 +52,7 @@ from coursekit.widgets import latent_explorer, training_dashboard
 SEED = 0
 torch.set_num_threads(1)  # one core per run; the clock below counts that core's seconds
 device = start_lesson(seed=SEED)
-# Training seconds are the process's CPU time on the CPU (what the run itself used, whatever else the
-# machine does; on an idle machine, its wall-clock seconds), wall-clock on a GPU.
+# Training seconds: the process's CPU time (time.process_time) on the CPU, with one thread; wall-clock on a GPU.
 CLOCK = time.process_time if device.type == "cpu" else time.perf_counter
 
 NZ, BATCH = 100, 64  # latent size; one batch size for every run of this lesson, DCGAN and MLP alike
@@ -239,7 +240,8 @@ def train_for(trainer: GANTrainer, seconds: float, chunk: int = 25) -> float:
 
 paper = make_trainer(PAPER, ndf=32)
 paper_seconds = train_for(paper, DIAG_BUDGET)
-print(f"paper's settings: {paper.step} steps ({paper.step * BATCH:,} images) in {paper_seconds:.0f} s")
+print(f"paper's settings: {paper.step} steps ({paper.step * BATCH:,} images) in {paper_seconds:.0f} s: "
+      f"D saw each of the {len(images):,} training images about {paper.step * BATCH / len(images):.0f} times")
 
 # %%
 STATE_KEYS = ("generator", "discriminator")
@@ -348,8 +350,11 @@ display(Markdown(balance_text("the paper's settings", paper_means)))
 # %% [markdown]
 # A discriminator that wins sends G gradients that only say "look less like *this* batch
 # of fakes", from a function that is steep around every sample it has seen. It can also
-# overfit: the training set here is the one printed above, and D sees each image many
-# times over. Four standard levers are meant to act on that balance (the readings
+# overfit: its training set is the one loaded above (the cell prints its size and how many
+# times D saw each image in these few seconds), and the longer runs below show it each image
+# many times more. The quality reading of sections 5 and 6 cannot tell memorisation from
+# learning: a generator that copied training digits would score as well as one that draws
+# new ones. Four standard levers are meant to act on that balance (the readings
 # below, and over the longer run of section 5, show how far they do):
 #
 # * **separate learning rates** for G and D. Heusel et al. (2017) analyse such
@@ -411,9 +416,8 @@ display(Markdown(balance_text("the adjusted setting", fixed_means) + " At the pa
 # images classified with top probability ≥ 0.9, *and* every digit at least 2.5 % of
 # the classifier's labels, so that a generator drawing one digit well does not pass.
 # Training stops at the first probe that passes. The last iterate is probed too, for
-# comparison. Seconds, here and in section 6, are the processor time the training itself
-# used (`CLOCK`): on an otherwise idle machine the same as the wall clock, and not
-# stretched by whatever else runs beside it.
+# comparison. Seconds, here and in section 6, are the process's CPU time
+# (`time.process_time`, one thread; `CLOCK`), wall-clock on a GPU.
 
 # %%
 trace = []
@@ -504,26 +508,31 @@ fig
 # BatchNorm MLP generator 100–128–256–512–1024–784, an MLP discriminator 784–512–256–1,
 # Adam 2·10⁻⁴ for both). Both with batches of `BATCH` and each with the same average of
 # its generator's weights (decay `EMA_DECAY`), for the same training seconds, in
-# alternating turns so that whatever else the machine does hits both alike; seeds 0, 1
-# and 2, each model built from the seed. The script's budget, `RACE_BUDGET` = 240 s per
-# model and seed, is half of section 5's; without its file the lesson races for the
-# shorter budget it prints. Every `PROBE_EVERY` seconds each averaged generator draws the same fixed latents
-# (the same for both models within a seed) and the classifier reads them. Reported:
-# mean ± std over the seeds of the confident share at each time, the steps and images
-# each model got through, and the seconds each needed to pass the bar.
+# alternating turns (whichever has used fewer seconds trains next); seeds 0, 1 and 2, each
+# model built from the seed. The budget, `RACE_BUDGET` = 240 s per model and seed, is half
+# of section 5's. Every `PROBE_EVERY` seconds each averaged generator draws the same fixed
+# latents (the same for both models within a seed) and the classifier reads them.
+# Reported: mean ± std over the seeds of the confident share at each time, the steps and
+# images each model got through, and the seconds each needed to pass the bar.
 #
 # **Criterion.** The winner is the model with the higher mean confident share at the
 # end of the budget, counted only for seeds where every digit is ≥ 2.5 %; if the two
 # means are closer than the larger of the two standard deviations, the race is a tie at
-# that budget. Time to the bar is reported beside it, as a second reading. The race's
-# runs are new runs, probed every `PROBE_EVERY` seconds at their own speed, so even the
-# same recipe and seed as section 5 can pass the bar at another probe than it did there.
+# that budget. Time to the bar is reported beside it, as a second reading. A third
+# reading compares the two **per image seen**: for each seed, the MLP GAN's confident
+# share at the number of images that seed's DCGAN saw in the whole budget (read off its
+# probe curve, linearly between probes) against the DCGAN's final share; the same rule
+# names a difference only when the means differ by more than the larger standard
+# deviation. The race's runs are new runs, probed every `PROBE_EVERY` seconds at their own
+# speed, so even the same recipe and seed as section 5 can pass the bar at another probe
+# than it did there.
 #
-# A race this long (3 seeds × 2 models × `RACE_BUDGET` seconds) takes longer than this
-# lesson should. `scripts/race_dcgan_mlp.py` runs it with exactly these settings and saves
-# the generators and probe curves to `runs/04_race.pt`; when that file is there and its
-# recorded settings equal the ones below, the lesson uses it and measures the saved
-# generators again itself. Otherwise it runs a shorter race here.
+# The race below is loaded from `coursekit/weights/dcgan_mlp_race.pt`, made by
+# `scripts/race_dcgan_mlp.py` with exactly these settings: the cell checks the file's
+# recorded settings against the lesson's and prints the command. The file keeps the probe
+# curves and, for each model and seed, the final averaged generator's images of 36 probe
+# latents. If the settings differ (quick mode, or settings you change here), the lesson
+# races for the shorter budget it prints instead.
 
 # %%
 RACE_BUDGET = 240.0  # training seconds per model and seed: half of section 5's budget
@@ -555,48 +564,42 @@ def same_settings(saved: dict) -> bool:
     same = lambda a, b: all(a.get(k) == v for k, v in b.items() if k != "seed")  # noqa: E731  (b's fields)
     return (not is_quick() and all(same(saved["configs"].get(k, {}), v) for k, v in mine.items())
             and saved["seeds"] == list(RACE_SEEDS) and saved["budget"] == RACE_BUDGET
-            and saved["n_probe"] == N_PROBE and saved["ema_decay"] == EMA_DECAY)
+            and saved["probe_every"] == PROBE_EVERY and saved["n_probe"] == N_PROBE
+            and saved["ema_decay"] == EMA_DECAY)
 
 
-race_file = runs_dir() / "04_race.pt"
-saved = torch.load(race_file, weights_only=False) if race_file.is_file() else None
-if saved is not None and same_settings(saved):
+RACE_FILE = Path(coursekit.__file__).parent / "weights" / "dcgan_mlp_race.pt"
+saved = torch.load(RACE_FILE, map_location="cpu", weights_only=True)
+if same_settings(saved):
     result = saved
-    shown = race_file.relative_to(runs_dir().parent).as_posix()
-    print(f"loaded {shown}: made by scripts/race_dcgan_mlp.py with the settings above")
+    print(f"loaded {RACE_FILE.name}: `{saved['command']}` ({saved['date']}), {len(saved['seeds'])} seeds × "
+          f"{saved['budget']:.0f} s of CPU time per model, {saved['n_data']:,} training images; "
+          f"the settings recorded in the file equal the lesson's")
 else:
     RACE_BUDGET = quick_or_full(2.0, 20.0)
-    print(f"no saved race with these settings: racing here for {RACE_BUDGET:.0f} s per model and seed")
+    print(f"the shipped race's settings differ from these: racing here for {RACE_BUDGET:.0f} s per model and seed")
     result = race_seeds({"DCGAN": make_race_dcgan, "MLP GAN": make_race_mlp}, list(RACE_SEEDS), RACE_BUDGET,
                         classifier, probe_every=min(PROBE_EVERY, RACE_BUDGET / 2), n_probe=N_PROBE,
                         ema_decay=EMA_DECAY, clock=CLOCK)
 
 # %% [markdown]
-# The saved generators are measured again here, on the same probe latents, so the
-# numbers below come from the weights, not from the file's record:
+# Each model and seed at the end of the budget (its last probe: 1,000 fixed latents read by
+# the classifier), and the averaged generators' last samples:
 
 # %%
-def rebuild(name: str, state: dict) -> nn.Module:
-    """A generator of ``name``'s architecture with ``state`` loaded (float32, eval mode)."""
-    G_new = (DCGANGenerator(nz=NZ, ngf=32) if name == "DCGAN"
-             else MLPGenerator(nz=NZ, hidden=(128, 256, 512, 1024), batchnorm=True))
-    G_new.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return G_new.eval()
-
-
-final_rows = {}
-for name in result["curves"]:
-    final_rows[name] = []
-    for seed, curve, state in zip(RACE_SEEDS, result["curves"][name], result["generators"][name]):
-        z_seed = torch.randn(result["n_probe"], NZ, generator=torch.Generator().manual_seed(10_000 + seed))
-        again = probe(rebuild(name, state), classifier, z_seed)
-        final_rows[name].append({**curve[-1], **again, "recorded": curve[-1]["confident"]})
-print(f"{'model':<9}{'seed':>5}{'seconds':>9}{'steps':>8}{'images':>11}{'confident':>11}{'rarest':>8}"
-      f"{'(recorded)':>12}")
+final_rows = {name: [curve[-1] for curve in curves] for name, curves in result["curves"].items()}
+print(f"{'model':<9}{'seed':>5}{'seconds':>9}{'steps':>8}{'images':>11}{'confident':>11}{'rarest':>8}")
 for name, rows in final_rows.items():
-    for seed, r in zip(RACE_SEEDS, rows):
+    for seed, r in zip(result["seeds"], rows):
         print(f"{name:<9}{seed:5d}{r['seconds']:9.0f}{r['steps']:8d}{r['images']:11,d}{r['confident']:11.1%}"
-              f"{r['smallest']:8.1%}{r['recorded']:12.1%}")
+              f"{r['smallest']:8.1%}")
+
+fig = new_figure(2.0 * len(result["seeds"]) * len(result["samples"]), 2.4)
+axes = fig.subplots(1, len(result["seeds"]) * len(result["samples"]))
+panels = [(name, seed, x) for name, per_seed in result["samples"].items() for seed, x in zip(result["seeds"], per_seed)]
+for ax, (name, seed, x) in zip(axes, panels):
+    draw_image_grid(ax, from_uint8(x), nrow=6, title=f"{name}, seed {seed}")
+fig
 
 
 # %%
@@ -643,14 +646,6 @@ fig
 
 
 # %%
-def mean_curve(name: str, x: str) -> tuple[np.ndarray, np.ndarray]:
-    """(x, confident share), the mean over seeds at each probe, for ``x`` = "seconds" or "images"."""
-    curves = result["curves"][name]
-    n = min(len(c) for c in curves)
-    return (np.array([[r[x] for r in c[:n]] for c in curves]).mean(0),
-            np.array([[r["confident"] for r in c[:n]] for c in curves]).mean(0))
-
-
 def race_verdict() -> str:
     """The race's outcome in words, from the numbers above and the criterion declared before it."""
     d, m = stats["DCGAN"], stats["MLP GAN"]
@@ -665,12 +660,14 @@ def race_verdict() -> str:
         head = (f"**The {win} wins at {RACE_BUDGET:.0f} s**: {stats[win]['mean']:.1%} ± {stats[win]['std']:.1%} "
                 f"confident against the {lose}'s {stats[lose]['mean']:.1%} ± {stats[lose]['std']:.1%}.")
     ratio = m["images"] / d["images"]
-    mlp_at = float(np.interp(d["images"], *mean_curve("MLP GAN", "images")))
-    dcgan_at = float(np.interp(d["images"], *mean_curve("DCGAN", "images")))
-    per_image = (f"In the same seconds the MLP GAN got through {ratio:.1f}× as many images as the DCGAN "
-                 f"({m['images']:,.0f} against {d['images']:,.0f} on average). Compared at the DCGAN's final count "
-                 f"of images instead, the MLP GAN stood at {mlp_at:.1%} against the DCGAN's {dcgan_at:.1%}: per image "
-                 f"seen, the {'DCGAN' if dcgan_at > mlp_at else 'MLP GAN'} learned more.")
+    dc, ml = per_image["DCGAN"], per_image["MLP GAN"]
+    gap_i, spread_i = np.mean(dc) - np.mean(ml), max(np.std(dc), np.std(ml))
+    per_image_text = (f"In the same seconds the MLP GAN got through {ratio:.1f}× as many images as the DCGAN "
+                      f"({m['images']:,.0f} against {d['images']:,.0f} on average). Per image seen (the third "
+                      f"reading, printed above), the DCGAN stood at {np.mean(dc):.1%} ± {np.std(dc):.1%} and the "
+                      f"MLP GAN at {np.mean(ml):.1%} ± {np.std(ml):.1%}: "
+                      + (f"per image seen, the {'DCGAN' if gap_i > 0 else 'MLP GAN'} learned more."
+                         if abs(gap_i) > spread_i else "within the seeds' spread, no difference per image."))
     passes = {k: sum(p is not None for p in s["passes"]) for k, s in stats.items()}
     bar = (f"Seeds that passed the bar within the budget: DCGAN {passes['DCGAN']} of {len(RACE_SEEDS)}, "
            f"MLP GAN {passes['MLP GAN']} of {len(RACE_SEEDS)}.")
@@ -680,9 +677,19 @@ def race_verdict() -> str:
     lead = max(early)
     early_text = (f"At the first probe ({lead[2]:.0f} s) the {lead[1]} was ahead "
                   f"({lead[0]:.1%} against {min(early)[0]:.1%}).")
-    return " ".join([head, per_image, bar, early_text])
+    return " ".join([head, per_image_text, bar, early_text])
 
 
+per_image = {"DCGAN": [], "MLP GAN": []}  # each seed's confident share at that seed's DCGAN's final image count
+print("per image seen: each seed's MLP GAN, read at the images its DCGAN saw in the budget")
+for seed, dc_curve, mlp_curve in zip(result["seeds"], result["curves"]["DCGAN"], result["curves"]["MLP GAN"]):
+    n_images = dc_curve[-1]["images"]
+    mlp_at = float(np.interp(n_images, [r["images"] for r in mlp_curve], [r["confident"] for r in mlp_curve]))
+    per_image["DCGAN"].append(dc_curve[-1]["confident"])
+    per_image["MLP GAN"].append(mlp_at)
+    print(f"  seed {seed}: at {n_images:,} images, DCGAN {dc_curve[-1]['confident']:.1%}, MLP GAN {mlp_at:.1%}")
+for name, values in per_image.items():
+    print(f"  {name:8s} {np.mean(values):.1%} ± {np.std(values):.1%}")
 display(Markdown(race_verdict()))
 
 # %%
@@ -701,8 +708,9 @@ for name, (g, d) in race_models.items():
     print(f"{name:8s} G + D: {count_parameters(g) + count_parameters(d):>9,} parameters, "
           f"{flops[name] / 1e6:.1f} MFLOP per image (forward), {stats[name]['images'] / RACE_BUDGET:,.0f} images "
           f"per training second in the race")
-print(f"the DCGAN: {flops['DCGAN'] / flops['MLP GAN']:.2f}× the MLP GAN's arithmetic per image, "
-      f"{stats['MLP GAN']['images'] / stats['DCGAN']['images']:.2f}× fewer images per second")
+arithmetic, speed = flops["DCGAN"] / flops["MLP GAN"], stats["MLP GAN"]["images"] / stats["DCGAN"]["images"]
+print(f"the DCGAN: {arithmetic:.2f}× the MLP GAN's arithmetic per image, {speed:.2f}× fewer images per second; "
+      f"the arithmetic explains {arithmetic:.2f}× of the {speed:.2f}× gap, leaving {speed / arithmetic:.2f}×")
 
 # %% [markdown]
 # Why a convolutional generator should use its images better: its filters are local and
@@ -710,11 +718,13 @@ print(f"the DCGAN: {flops['DCGAN'] / flops['MLP GAN']:.2f}× the MLP GAN's arith
 # the MLP must learn each pixel's relation to every other separately. Why it may still
 # lose against the clock: a convolution reuses each weight at every position, so the
 # DCGAN, with far fewer parameters than the MLP GAN, does more arithmetic per image (the
-# cell above counts one forward pass), a CPU runs small convolutions less efficiently than
-# the MLP's matrix products, and the DCGAN's R1 term adds a second backward pass through D
-# on every D step, which the count above leaves out. The figure's two panels separate the two effects: against the
-# images seen, and against the seconds. Rerun the race on your machine: how many images
-# fit in the budget depends on it; the confident share at a given number of images seen
+# cell above counts one forward pass). That count explains part of the gap in images per
+# second, and the cell prints how much is left: the rest is the DCGAN's R1 term, a second
+# backward pass through D on every D step that the count leaves out, and the cost of
+# convolutions on the hardware that runs them, which this lesson does not separate. The
+# figure's two panels separate speed from learning: against the images seen, and against
+# the seconds. Rerun the race with `scripts/race_dcgan_mlp.py`: how many images fit in the
+# budget depends on the hardware; the confident share at a given number of images seen
 # should not.
 
 # %% [markdown]

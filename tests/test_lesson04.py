@@ -9,7 +9,17 @@ from coursekit.check import format_result, run_exercise
 from coursekit.exercises import get_exercise
 from coursekit.exercises import lesson04 as L
 from coursekit.models import DCGANDiscriminator, DCGANGenerator
-from coursekit.race import QualityBar, confident_share, ema_decay_at, ema_generator, meets, race, race_seeds
+from coursekit.race import (
+    QualityBar,
+    confident_share,
+    ema_decay_at,
+    ema_generator,
+    from_uint8,
+    meets,
+    race,
+    race_seeds,
+    to_uint8,
+)
 from coursekit.train import GANTrainer, TrainConfig
 
 
@@ -289,6 +299,89 @@ def test_race_seeds_records_curves_generators_and_configs():
     state = out["generators"]["b"][1]
     G = DCGANGenerator(ngf=4, nz=8)
     G.load_state_dict(state)  # the saved EMA weights fit the architecture
+    # the final samples: the averaged generator's images of the first probe latents, as uint8
+    z = torch.randn(20, 8, generator=torch.Generator().manual_seed(10_000 + 1))
+    with torch.no_grad():
+        assert torch.equal(out["samples"]["b"][1], to_uint8(G.eval()(z)))
+
+
+def test_uint8_images_round_trip_within_half_a_level():
+    x = torch.rand(5, 1, 4, 4) * 2 - 1
+    pixels = to_uint8(x)
+    assert pixels.dtype == torch.uint8 and pixels.shape == x.shape
+    assert (from_uint8(pixels) - x).abs().max() <= 0.5 / 127.5 + 1e-6
+    assert to_uint8(torch.tensor([-3.0, -1.0, 0.0, 1.0, 3.0])).tolist() == [0, 0, 128, 255, 255]
+    with pytest.raises(ValueError, match="uint8"):
+        from_uint8(x)
+
+
+# ------------------------------------------------------------------ the shipped race (lesson 4, section 6)
+
+
+def _race_script(root):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("race_dcgan_mlp", root / "scripts" / "race_dcgan_mlp.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_race_has_the_lessons_settings_and_is_self_consistent(root):
+    import re
+
+    script = _race_script(root)
+    lesson = (root / "notebooks" / "04_dcgan.py").read_text(encoding="utf-8")
+    path = root / "coursekit" / "weights" / "dcgan_mlp_race.pt"
+    assert '"dcgan_mlp_race.pt"' in lesson and path.stat().st_size < 500_000
+    race_file = torch.load(path, map_location="cpu", weights_only=True)
+    # the script's settings are the lesson's
+    assert f"RACE_BUDGET = {script.BUDGET}" in lesson and f"EMA_DECAY = {script.EMA_DECAY}" in lesson
+    assert f"RACE_SEEDS = {tuple(range(script.SEEDS))}" in lesson
+    assert f"NZ, BATCH = {script.NZ}, {script.BATCH}" in lesson
+    assert f"PROBE_EVERY = quick_or_full(3.0, {script.PROBE_EVERY})" in lesson
+    assert f"N_PROBE = quick_or_full(300, {script.N_PROBE})" in lesson and "NDF = 16" in lesson
+    fixed = re.search(r"FIXED = TrainConfig\(batch_size=BATCH, (.*?),\n", lesson).group(1)
+    assert fixed == 'lr_g=4e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce", r1_weight=1.0'
+    assert script.DCGAN_CONFIG == dict(batch_size=64, lr_g=4e-4, lr_d=2e-4, betas=(0.5, 0.999), loss="bce",
+                                       r1_weight=1.0)
+    # the file's settings are the script's
+    assert script.is_lesson_race(race_file) and race_file["n_data"] > 0 and race_file["nz"] == script.NZ
+    for name, config in (("DCGAN", script.DCGAN_CONFIG), ("MLP GAN", script.MLP_CONFIG)):
+        recorded = race_file["configs"][name]
+        assert all(recorded[k] == (list(v) if isinstance(v, tuple) else v) for k, v in config.items()), name
+        assert recorded["r1_weight"] == config.get("r1_weight", 0.0) and recorded["steps"] == script.COMMON["steps"]
+    assert race_file["command"].startswith("python scripts/race_dcgan_mlp.py")
+    assert race_file["exported_by"].startswith("python scripts/race_dcgan_mlp.py --export")
+    assert "generators" not in race_file  # the weights stay in the full result
+    # its contents agree with each other
+    assert set(race_file["curves"]) == set(race_file["samples"]) == set(race_file["configs"]) == {"DCGAN", "MLP GAN"}
+    for name, curves in race_file["curves"].items():
+        assert len(curves) == len(race_file["seeds"]) == len(race_file["samples"][name])
+        for curve, pixels in zip(curves, race_file["samples"][name]):
+            seconds, steps = [r["seconds"] for r in curve], [r["steps"] for r in curve]
+            assert seconds[0] >= race_file["probe_every"] and seconds[-1] >= race_file["budget"]
+            assert all(a < b for a, b in zip(seconds, seconds[1:])) and all(a < b for a, b in zip(steps, steps[1:]))
+            assert len(curve) == int(np.ceil(race_file["budget"] / race_file["probe_every"]))
+            assert all(r["images"] == r["steps"] * script.BATCH for r in curve)
+            assert all(0 <= r["smallest"] <= 0.1 and 0 <= r["confident"] <= 1 for r in curve)
+            assert pixels.dtype == torch.uint8 and tuple(pixels.shape) == (script.N_SAMPLES, 1, 28, 28)
+    readme = (root / "coursekit" / "weights" / "README.md").read_text(encoding="utf-8")
+    assert "dcgan_mlp_race.pt" in readme and race_file["exported_by"] in readme and race_file["command"] in readme
+
+
+def test_the_race_script_races_saves_and_exports_the_same_compact_file(root, tmp_path):
+    script = _race_script(root)
+    full, raced, exported = tmp_path / "full.pt", tmp_path / "raced.pt", tmp_path / "exported.pt"
+    script.main(["--budget", "0.6", "--seeds", "1", "--probe-every", "0.3", "--out", str(full), "--ship", str(raced)])
+    script.main(["--export", str(full), "--ship", str(exported)])
+    a = torch.load(raced, map_location="cpu", weights_only=True)
+    b = torch.load(exported, map_location="cpu", weights_only=True)
+    assert "generators" in torch.load(full, map_location="cpu", weights_only=True) and "generators" not in a
+    assert a["curves"] == b["curves"] and a["seeds"] == b["seeds"] == [0] and a["budget"] == 0.6
+    for name in a["samples"]:  # drawn during the race, and again from the saved weights
+        assert torch.equal(a["samples"][name][0], b["samples"][name][0])
+    assert not script.is_lesson_race(a) and b["exported_by"].endswith(f"--ship {exported}")
 
 
 def test_time_to_quality_bench_runs_several_seeds_in_one_call(capsys, root):
