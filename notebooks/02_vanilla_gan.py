@@ -341,7 +341,7 @@ print(f"generated: {confident:.1%} of {N_EVAL} samples classified with confidenc
       f"(real held-out digits: {confident_real:.1%} of {len(held_out)})")
 print(f"predicted classes of the {N_EVAL} samples: {counts.tolist()} -> {int((counts > 0).sum())} of 10 digits present, "
       f"smallest class {counts.min().item() / N_EVAL:.1%} of samples")
-print(f"MNIST-FID, {n_fid} generated vs {n_fid} held-out real: {fid:.1f}; "
+print(f"MNIST-FID ({feats_fake.shape[1]}-d features), {n_fid} generated vs {n_fid} held-out real: {fid:.1f}; "
       f"{n_fid} real training digits vs the same held-out set: {fid_floor:.1f}")
 
 # %%

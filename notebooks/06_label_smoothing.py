@@ -269,8 +269,12 @@ plt.show()
 # the generator most needs to move. The trained networks follow the closed form up to
 # $x \approx 3$; further right, where $p_{data}$ is tiny (the second column), a network's logit flattens out sooner
 # than $\log p_{data} - \log p_g$ does (it would need ever more negative logits, learned from ever
-# fewer informative samples), so its gradients there are smaller than the closed form's. The
-# ordering is the same, though: the second printed ratio compares the trained networks at $x = 4$.
+# fewer informative samples), so without smoothing and with one-sided smoothing its gradients
+# there are smaller than the closed form's. Under two-sided smoothing it is the other way round
+# at $x$ = 3.5–4.5: $D^*$'s logit reaches its floor quickly, the network's approaches it more
+# slowly, and the trained gradient is the larger of the two (the last column of the table
+# against the closed form's), until both are near 0 at $x = 5$. The ordering is the same, though: the second printed ratio
+# compares the trained networks at $x = 4$.
 #
 # ### Instance noise, at the optimal D, does the opposite
 #
@@ -337,6 +341,13 @@ for sigma in [0.25, 0.5, 1.0]:
 # gradient) and, ten times per run, D's logits on 2,500 fixed real samples and on 2,500 samples
 # of the generator (fixed noise). At the end, `mode_coverage` counts modes and high-quality
 # samples (within 3 std of a mode) on those 2,500 samples.
+#
+# **How we will read the runs, declared before them.** Each setting runs with three seeds,
+# and a difference between two settings counts as evidence only when it is larger than the
+# seed-to-seed spread (the larger of the two standard deviations). Section 3 predicts what to
+# look for: smoothing caps the logits of $D^*$ (one-sided at $\log 9$ on real samples,
+# two-sided at $-\log 9$ on fakes), one-sided smoothing leaves the generator's gradient
+# unchanged, two-sided smoothing shrinks it.
 
 # %%
 SETTINGS = {
@@ -503,11 +514,9 @@ fig.suptitle(f"Generated samples (orange) after {GAN_STEPS} steps, seed {GAN_SEE
 plt.show()
 
 # %% [markdown]
-# **Reading the numbers.** With three seeds, a difference between two settings is evidence only
-# when it is larger than the seed-to-seed spread (the ± columns). The cell below reads this
-# run's tables against that rule and against what section 3 predicts: smoothing caps the logits of $D^*$
-# (one-sided at $\log 9$ on real samples, two-sided at $-\log 9$ on fakes), one-sided smoothing
-# leaves the generator's gradient unchanged, two-sided smoothing shrinks it.
+# **Reading the numbers.** The cell below reads this run's tables by the rule declared before
+# the runs (a difference counts when it is larger than the seed-to-seed spread, the ± columns)
+# and against section 3's predictions.
 
 # %%
 def beyond_spread(a: np.ndarray, b: np.ndarray) -> bool:

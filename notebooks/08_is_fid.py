@@ -364,8 +364,9 @@ plt.show()
 # find them*): $\mathrm{FID}_N \approx \mathrm{FID}_\infty + k/N$, with a $k$ that depends on
 # the model. Two models compared at different N, or at small N, can be ranked wrongly.
 #
-# We measure it: FID of N **real** held-out digits against the training set (the true value
-# is near 0), and FID of N samples of a **DCGAN** against the training set, for several N,
+# We measure it: FID of N **real** held-out digits against the training set (the same
+# distribution, so a value near 0, apart from the classifier having been trained on the
+# training digits), and FID of N samples of a **DCGAN** against the training set, for several N,
 # each over a few random subsets. The DCGAN is lesson 4's if its checkpoint is in `runs/`,
 # else a quick stand-in trained here.
 
@@ -410,8 +411,9 @@ plt.show()
 # the feature dimension. Chong & Forsyth fit N from 5,000 to 50,000 with Inception features;
 # with 128-d features much smaller N already give full-rank covariances. The reference
 # statistics (here 4,000 training digits, or all of them online) carry their own finite-sample
-# bias, which no amount of generated samples removes: that is why FID∞ of real held-out digits
-# is small but not 0.
+# bias, which no amount of generated samples removes, and the classifier was trained on those
+# same training digits, so digits it has seen and digits it has not differ slightly in its
+# features. Both keep FID∞ of real held-out digits small but above 0.
 #
 # ## 5. KID: an unbiased alternative
 #
@@ -605,6 +607,11 @@ if inception is not None:
 # held-out set, so their FID∞ is the fit of section 4. The FID column is one draw of N
 # samples; FID∞ is a fit to many draws, so the two differ by the sampling spread that section 4
 # printed (the ± at each N) as well as by the bias.
+#
+# **The ranking, declared before the table:** rows are ranked by FID at N = `N_BOARD`
+# (lower is better). Section 4 printed how much one draw of N samples spreads (the ± at
+# each N), so only gaps much larger than that spread rank two models. Each model is one
+# training run, so the board ranks these checkpoints, not recipes across seeds.
 
 # %%
 entrants = [dcgan_entry if c.lesson == "04" else lb.prepare(c, x_train, device=device) for c in contenders]
