@@ -23,10 +23,11 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from coursekit.features import MNISTClassifier, mnist_features
+from coursekit.runtime import eval_mode, module_device
 from coursekit.train import GANTrainer
 
-__all__ = ["QualityBar", "confident_share", "probe", "meets", "ema_decay_at", "ema_generator", "race", "race_seeds",
-           "to_uint8", "from_uint8"]
+__all__ = ["QualityBar", "confident_share", "probe", "probe_latents", "final_samples", "meets", "ema_decay_at",
+           "ema_generator", "race", "race_seeds", "to_uint8", "from_uint8"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,9 @@ def confident_share(probs: Tensor, confidence: float = 0.9) -> tuple[float, floa
 @torch.no_grad()
 def probe(generator: nn.Module, classifier: MNISTClassifier, z: Tensor, confidence: float = 0.9) -> dict[str, float]:
     """Samples ``generator(z)`` in eval mode and reads them with ``classifier``: {confident, smallest}."""
-    was_training = generator.training
-    generator.eval()
-    try:
-        device = next(generator.parameters()).device
+    device = module_device(generator)
+    with eval_mode(generator):
         images = torch.cat([generator(z[i:i + 500].to(device)).float().cpu() for i in range(0, len(z), 500)])
-    finally:
-        generator.train(was_training)
     _, probs = mnist_features(images, classifier=classifier, progress=False)
     share, smallest = confident_share(probs, confidence)
     return {"confident": share, "smallest": smallest}
@@ -151,15 +148,16 @@ def race(trainers: Mapping[str, GANTrainer], budget: float, chunk: int,
     return spent
 
 
+def probe_latents(seed: int, n: int, nz: int) -> Tensor:
+    """The ``n`` fixed latents ``[n, nz]`` that :func:`race_seeds` probes both racers with at ``seed``."""
+    return torch.randn(n, nz, generator=torch.Generator().manual_seed(10_000 + seed))
+
+
 @torch.no_grad()
-def _final_samples(generator: nn.Module, z: Tensor) -> Tensor:
+def final_samples(generator: nn.Module, z: Tensor) -> Tensor:
     """``generator(z)`` in eval mode as uint8 pixels (:func:`to_uint8`)."""
-    was_training = generator.training
-    generator.eval()
-    try:
-        return to_uint8(generator(z.to(next(generator.parameters()).device)))
-    finally:
-        generator.train(was_training)
+    with eval_mode(generator):
+        return to_uint8(generator(z.to(module_device(generator))))
 
 
 def race_seeds(makers: Mapping[str, Callable[[int], GANTrainer]], seeds: list[int] | tuple[int, ...], budget: float,
@@ -170,7 +168,7 @@ def race_seeds(makers: Mapping[str, Callable[[int], GANTrainer]], seeds: list[in
     """For each seed, race ``makers[name](seed)`` against each other for ``budget`` seconds each (:func:`race`).
 
     Each model is judged by the EMA of its generator's weights (:func:`ema_generator`),
-    on the same ``n_probe`` latents per seed (drawn from ``torch.Generator().manual_seed(10_000 + seed)``),
+    on the same ``n_probe`` latents per seed (:func:`probe_latents`),
     every ``probe_every`` training seconds and at the end. Returns
     ``{"curves": {name: [[{seconds, steps, images, confident, smallest}, ...] per seed]},
     "generators": {name: [EMA state dict per seed]}, "samples": {name: [uint8 images per seed]},
@@ -191,7 +189,7 @@ def race_seeds(makers: Mapping[str, Callable[[int], GANTrainer]], seeds: list[in
             nz = {t.nz for t in trainers.values()}
             if len(nz) != 1:
                 raise ValueError(f"the racers must share one latent size to share probe latents, got {sorted(nz)}")
-            z = torch.randn(n_probe, nz.pop(), generator=torch.Generator().manual_seed(10_000 + seed))
+            z = probe_latents(seed, n_probe, nz.pop())
             curves: dict[str, list[dict]] = {name: [] for name in trainers}
 
             def on_probe(name: str, trainer: GANTrainer, seconds: float) -> None:
@@ -207,7 +205,7 @@ def race_seeds(makers: Mapping[str, Callable[[int], GANTrainer]], seeds: list[in
                 out["curves"][name].append(curves[name])
                 out["generators"][name].append({k: v.detach().cpu().clone() for k, v in
                                                 emas[name].module.state_dict().items()})
-                out["samples"][name].append(_final_samples(emas[name].module, z[:n_samples]))
+                out["samples"][name].append(final_samples(emas[name].module, z[:n_samples]))
                 out["configs"][name] = trainer.config.summary()
                 bar.update(1)
     return out

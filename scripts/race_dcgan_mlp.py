@@ -32,7 +32,7 @@ import torch
 from coursekit.data import load_mnist
 from coursekit.features import load_mnist_classifier
 from coursekit.models import DCGANGenerator, DeepDCGANDiscriminator, MLPDiscriminator, MLPGenerator
-from coursekit.race import probe, race_seeds, to_uint8
+from coursekit.race import final_samples, probe, probe_latents, race_seeds
 from coursekit.runtime import runs_dir
 from coursekit.train import GANTrainer, TrainConfig
 
@@ -103,15 +103,13 @@ def samples_from_generators(result: dict, classifier, n_samples: int = N_SAMPLES
         for seed, state, curve in zip(result["seeds"], states, result["curves"][name]):
             G = GENERATORS[name]()
             G.load_state_dict(state)
-            G.eval()
-            z = torch.randn(result["n_probe"], NZ, generator=torch.Generator().manual_seed(10_000 + seed))
+            z = probe_latents(seed, result["n_probe"], NZ)
             again, recorded = probe(G, classifier, z), curve[-1]
             print(f"{name:8s} seed {seed}: recorded {recorded['confident']:.1%} confident, measured again "
                   f"{again['confident']:.1%}", flush=True)
             if abs(again["confident"] - recorded["confident"]) > 0.005:
                 raise SystemExit(f"{name}, seed {seed}: the saved generator does not read as recorded")
-            with torch.no_grad():
-                samples[name].append(to_uint8(G(z[:n_samples])))
+            samples[name].append(final_samples(G, z[:n_samples]))
     return samples
 
 
