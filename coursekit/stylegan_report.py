@@ -8,7 +8,8 @@
   (:func:`coursekit.shape_attributes.attribute_features`, standardised by the
   real images' mean and std);
 * ``mixing``: :func:`coursekit.shape_attributes.mixing_table` at every crossover;
-* ``truncation``: precision, recall and validity for each ψ (truncation in W).
+* ``truncation``: precision, recall, validity and the valid samples' shape shares for each ψ
+  (truncation in W).
 """
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ def stylegan_report(G, n: int = 1000, seed: int = 0, shapes: str = "lesson7",
     for psi in psis:
         fake = samples if psi == 1.0 else generate(G, n, psi, seed)
         p, r = precision_recall_vs_real(real_f, fake)
-        valid = sa.measure_shapes(fake, max_area)["valid"].float().mean().item()
-        report["truncation"].append({"psi": psi, "precision": p, "recall": r, "valid": valid})
+        spread = report["samples"] if psi == 1.0 else sa.attribute_report(fake, max_area)
+        report["truncation"].append({"psi": psi, "precision": p, "recall": r, "valid": spread["valid"],
+                                     "shape": spread["shape"]})
     report["precision"], report["recall"] = report["truncation"][0]["precision"], report["truncation"][0]["recall"]
     report["mixing"] = sa.mixing_table(G, n, seed=seed, max_area=max_area)
     return report

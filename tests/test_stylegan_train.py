@@ -139,6 +139,10 @@ def test_report_samples_are_the_psi_one_row_of_the_truncation_table():
     report = stylegan_report(_Noisy(make_shapes(1, seed=3, **LESSON7)[0]), n=200, seed=5, psis=(1.0, 0.0))
     assert 0.2 < report["samples"]["valid"] < 0.8
     assert report["samples"]["valid"] == report["truncation"][0]["valid"]
+    assert report["samples"]["shape"] == report["truncation"][0]["shape"]
+    # every row carries the shape shares of its own valid images: here always the one shape drawn
+    assert max(report["samples"]["shape"].values()) == 1
+    assert report["truncation"][1]["shape"] == report["samples"]["shape"]
 
 
 def test_recipe_mixing_crossovers_validate_and_reach_the_step():
